@@ -15,7 +15,7 @@ BUILD   ?= build
 SANITIZE ?=
 FUZZ_TIME ?= 60
 
-PKGS     := yaml-0.1 libuv jansson
+PKGS     := yaml-0.1 libuv jansson libpcap
 CPPFLAGS := -Isrc -D_DEFAULT_SOURCE -MMD -MP
 # Messages are built in fixed buffers and truncate by design, hence
 # -Wno-format-truncation.
@@ -33,7 +33,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   := -lm
 
 # Library: every module but the CLI. Modules are listed in dependency order.
-MODULES  := core sim
+MODULES  := core sim net proto
 LIB_SRC  := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -71,6 +71,14 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/tests/%.o: CPPFLAGS += -Itests/common
 $(BUILD)/obj/bench/%.o: CPPFLAGS += -Itests/common
 
+# Interop tests and benchmarks may link Debian's libmodbus (a peer).
+MODBUS_CFLAGS = $(shell pkg-config --cflags libmodbus 2>/dev/null)
+MODBUS_LIBS   = $(shell pkg-config --libs libmodbus 2>/dev/null)
+$(BUILD)/obj/tests/interop/%.o: CPPFLAGS += $(MODBUS_CFLAGS)
+$(BUILD)/obj/bench/%.o: CPPFLAGS += $(MODBUS_CFLAGS)
+$(BUILD)/tests/interop_%: EXTRA_LIBS = $(MODBUS_LIBS)
+$(BUILD)/bench/%: EXTRA_LIBS = $(MODBUS_LIBS)
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
@@ -83,13 +91,13 @@ $(BIN): $(CLI_OBJ) $(LIB)
 define test_rule
 $(BUILD)/tests/$(subst /,_,$(patsubst tests/%.c,%,$(subst test_,,$(1)))): $(BUILD)/obj/$(1:.c=.o) $(TEST_COMMON_OBJ) $(LIB)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(LDFLAGS) -o $$@ $$^ $(PKG_LIBS) -lcmocka $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $$@ $$^ $(PKG_LIBS) $$(EXTRA_LIBS) -lcmocka $(LDLIBS)
 endef
 $(foreach t,$(TEST_SRC),$(eval $(call test_rule,$(t))))
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(EXTRA_LIBS) $(LDLIBS)
 
 test-build: $(BIN) $(TEST_BIN)
 

@@ -17,6 +17,7 @@ for h in "$@"; do
     dict=""
     case "$name" in
         fuzz_plant_load) dict="-dict=fuzz/plant.dict" ;;
+        fuzz_modbus_*|fuzz_mb_*) dict="-dict=fuzz/modbus.dict" ;;
     esac
     [ -f "fuzz/$name.dict" ] && dict="-dict=fuzz/$name.dict"
     echo "== $name: $secs s"

@@ -8,9 +8,10 @@
 #ifndef CLI_CLI_H
 #define CLI_CLI_H
 
-#define ICSRANGE_VERSION "0.1.0"
+#include "core/version.h"
 
 int cmd_sim(int argc, char **argv);
+int cmd_modbus(int argc, char **argv);
 
 /* Prints "icsrange: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,6 +14,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  sim PLANT.yaml   run the physics of a plant alone (CSV, consequence metrics)\n"
+    "  modbus ...       a Modbus/TCP server, and client tools (read, write, mask, rw,\n"
+    "                   id, diag, scan); 'icsrange modbus --help'\n"
     "\n"
     "options:\n"
     "  -h, --help       this help; 'icsrange COMMAND --help' for a command's options\n"
@@ -48,6 +50,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "sim") == 0)
         return cmd_sim(argc - 1, argv + 1);
+    if (strcmp(cmd, "modbus") == 0)
+        return cmd_modbus(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'icsrange --help')", cmd);
     return 2;
 }

@@ -138,6 +138,11 @@ uv_loop_t *rtloop_uv(struct rtloop *l)
     return &l->uv;
 }
 
+struct sched *rtloop_sched(const struct rtloop *l)
+{
+    return l->s;
+}
+
 int rtloop_run(struct rtloop *l, vtime_t until)
 {
     l->until = until;

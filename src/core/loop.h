@@ -25,6 +25,7 @@ struct rtloop *rtloop_new(struct sched *s, double speed, struct err *e);
 void rtloop_free(struct rtloop *l);
 
 uv_loop_t *rtloop_uv(struct rtloop *l);
+struct sched *rtloop_sched(const struct rtloop *l);
 
 /* Runs until the virtual clock reaches `until` (VT_NEVER: forever), until
  * rtloop_stop(), or until SIGINT/SIGTERM. Returns 0, or 1 when a signal
