@@ -15,7 +15,7 @@ BUILD   ?= build
 SANITIZE ?=
 FUZZ_TIME ?= 60
 
-PKGS     := yaml-0.1 libuv jansson libpcap
+PKGS     := yaml-0.1 libuv jansson libpcap libsodium
 CPPFLAGS := -Isrc -D_DEFAULT_SOURCE -MMD -MP
 # Messages are built in fixed buffers and truncate by design, hence
 # -Wno-format-truncation.
@@ -33,7 +33,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   := -lm
 
 # Library: every module but the CLI. Modules are listed in dependency order.
-MODULES  := core sim net proto
+MODULES  := core sim st net proto plc devices
 LIB_SRC  := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

@@ -12,6 +12,7 @@
 
 int cmd_sim(int argc, char **argv);
 int cmd_modbus(int argc, char **argv);
+int cmd_plc(int argc, char **argv);
 
 /* Prints "icsrange: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -16,6 +16,9 @@ static const char usage[] =
     "  sim PLANT.yaml   run the physics of a plant alone (CSV, consequence metrics)\n"
     "  modbus ...       a Modbus/TCP server, and client tools (read, write, mask, rw,\n"
     "                   id, diag, scan); 'icsrange modbus --help'\n"
+    "  plc ...          Structured Text tools (check, disasm), a standalone soft PLC\n"
+    "                   (run), engineering access (info, upload, download, mode,\n"
+    "                   keygen); 'icsrange plc --help'\n"
     "\n"
     "options:\n"
     "  -h, --help       this help; 'icsrange COMMAND --help' for a command's options\n"
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
         return cmd_sim(argc - 1, argv + 1);
     if (strcmp(cmd, "modbus") == 0)
         return cmd_modbus(argc - 1, argv + 1);
+    if (strcmp(cmd, "plc") == 0)
+        return cmd_plc(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'icsrange --help')", cmd);
     return 2;
 }

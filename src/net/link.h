@@ -19,7 +19,9 @@
  * accept or connect callback until its handler's on_close returns; after
  * link_close() or link_reset() the owner gets exactly one on_close, later,
  * and must not touch the link after it. net_free() closes everything
- * without calling handlers.
+ * without calling handlers; a connect still in flight gets its one callback
+ * with -ECANCELED (in memory during net_free(), with sockets when the loop
+ * next runs), so its context can be released.
  */
 #ifndef NET_LINK_H
 #define NET_LINK_H

@@ -81,6 +81,7 @@ struct mem_net {
     struct mem_conn *conns;
     struct mem_ev *events;
     uint16_t next_port;
+    int freeing; /* net_free() under way: no new connects */
 };
 
 static const struct link_ops mem_link_ops;
@@ -495,7 +496,8 @@ static int mem_connect(struct net *nb, const struct net_addr *to, const struct n
                        net_connect_fn fn, void *ctx, struct err *e)
 {
     struct mem_net *n = (struct mem_net *)nb;
-    (void)e;
+    if (n->freeing)
+        return err_set(e, "the network is being freed");
     struct mem_ev *ev = ev_new(n, EV_SYN, 0);
     ev->to = *to;
     if (from && from->port) {
@@ -514,10 +516,14 @@ static int mem_connect(struct net *nb, const struct net_addr *to, const struct n
 static void mem_free(struct net *nb)
 {
     struct mem_net *n = (struct mem_net *)nb;
+    n->freeing = 1;
     while (n->events) {
         struct mem_ev *ev = n->events;
         n->events = ev->next;
         sched_cancel(n->base.sched, ev->sched_id);
+        /* a connect still in flight gets its one callback, cancelled */
+        if (ev->type == EV_SYN || ev->type == EV_SYNACK || ev->type == EV_REFUSED)
+            ev->fn(ev->ctx, NULL, -ECANCELED);
         free(ev);
     }
     while (n->conns) {

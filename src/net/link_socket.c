@@ -432,6 +432,10 @@ static void sock_listener_close(struct listener *lb)
 static void on_connected(uv_connect_t *req, int status)
 {
     struct sock_link *l = req->data;
+    if (l->net_gone) { /* net_free() closed it: the one callback, cancelled */
+        l->connect_fn(l->connect_ctx, NULL, UV_ECANCELED);
+        return;
+    }
     struct sock_net *n = l->net;
     vtime_t t = enter(n);
     if (status < 0) {

@@ -138,15 +138,18 @@ static void forget(struct server *s)
  * says "listening on" (s->addr, s->port: the address bound; port 0 asks
  * for any free port), or -1 with its log in *why (held) if it exited
  * first. */
-int server_try_start(struct server *s, const char *listen, const char *map,
-                                   char **why)
+int proc_try_start(struct server *s, const char *const *args, char **why)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->log, sizeof s->log, "%s", tu_tmp("server.log"));
     const char *bin = getenv("ICSRANGE_BIN");
     if (!bin)
         bin = "build/icsrange";
-    const char *argv[] = {bin, "modbus", "serve", "--listen", listen, "--map", map, NULL};
+    const char *argv[32] = {bin};
+    size_t na = 1;
+    for (size_t i = 0; args[i] && na < 31; i++)
+        argv[na++] = args[i];
+    argv[na] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -185,6 +188,12 @@ int server_try_start(struct server *s, const char *listen, const char *map,
     }
     fail_msg("the server did not listen within 20 s");
     return -1;
+}
+
+int server_try_start(struct server *s, const char *listen, const char *map, char **why)
+{
+    const char *args[] = {"modbus", "serve", "--listen", listen, "--map", map, NULL};
+    return proc_try_start(s, args, why);
 }
 
 void server_start(struct server *s, const char *listen, const char *map)

@@ -41,6 +41,10 @@ void release_all(void);
  * for any free port), or -1 with its log in *why (held) if it exited
  * first. */
 int server_try_start(struct server *s, const char *listen, const char *map, char **why);
+/* Starts `$ICSRANGE_BIN args...` (NULL-terminated), any command that logs
+ * "listening on ADDR" when ready and "stopped:" at SIGTERM (modbus serve,
+ * plc run). Same returns as server_try_start(). */
+int proc_try_start(struct server *s, const char *const *args, char **why);
 void server_start(struct server *s, const char *listen, const char *map);
 /* Stops it with SIGTERM; it must print its stats and exit 0. Returns its
  * log (held; release() it). */
