@@ -15,7 +15,7 @@ BUILD   ?= build
 SANITIZE ?=
 FUZZ_TIME ?= 60
 
-PKGS     := yaml-0.1 libuv jansson libpcap libsodium
+PKGS     := yaml-0.1 libuv jansson libpcap libsodium sqlite3
 CPPFLAGS := -Isrc -D_DEFAULT_SOURCE -MMD -MP
 # Messages are built in fixed buffers and truncate by design, hence
 # -Wno-format-truncation.
@@ -33,7 +33,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   := -lm
 
 # Library: every module but the CLI. Modules are listed in dependency order.
-MODULES  := core sim st net proto plc devices
+MODULES  := core sim st net historian proto plc devices range
 LIB_SRC  := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -109,7 +109,7 @@ test: deps-test
 
 run: deps-build
 	@$(MAKE) --no-print-directory -j2 $(BIN)
-	@$(BIN) sim plants/waterworks.yaml --status || [ $$? -eq 130 ]
+	@$(BIN) run plants/waterworks.yaml
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory -j2 $(BIN) $(BENCH_BIN)

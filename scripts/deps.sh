@@ -8,7 +8,7 @@
 set -eu
 
 # Each package is here because of one job; README.md ("Dependencies") says why.
-BUILD_PKGS="gcc make pkg-config libc6-dev libyaml-dev libuv1-dev libjansson-dev libpcap-dev libsodium-dev"
+BUILD_PKGS="gcc make pkg-config libc6-dev libyaml-dev libuv1-dev libjansson-dev libpcap-dev libsodium-dev libsqlite3-dev"
 TEST_PKGS="libcmocka-dev python3 libclang-rt-14-dev libmodbus-dev mbpoll python3-pymodbus nmap tshark iproute2"
 FUZZ_PKGS="clang libclang-rt-14-dev"
 BENCH_PKGS="python3 libmodbus-dev util-linux lua5.4"

@@ -135,49 +135,6 @@ static double wall_now(void)
 }
 
 /* Applies "--set TAG.PARAM=VALUE" to the plant file's tree. */
-static int apply_set(struct cfg *c, const char *text, struct err *e)
-{
-    const char *eq = strchr(text, '=');
-    const char *dot = strchr(text, '.');
-    if (!eq || !dot || dot > eq || dot == text || eq == dot + 1)
-        return err_set(e, "--set %s: expected TAG.PARAM=VALUE", text);
-    char tag[64], param[64];
-    size_t nt = (size_t)(dot - text), np = (size_t)(eq - dot - 1);
-    if (nt >= sizeof tag || np >= sizeof param)
-        return err_set(e, "--set %s: name too long", text);
-    memcpy(tag, text, nt);
-    tag[nt] = '\0';
-    memcpy(param, dot + 1, np);
-    param[np] = '\0';
-    if (strcmp(param, "id") == 0 || strcmp(param, "type") == 0)
-        return err_set(e, "--set %s: the id and type of a component cannot be overridden", text);
-    cfg_node list = cfg_get(c, cfg_root(c), "components");
-    for (size_t i = 0; i < cfg_len(c, list); i++) {
-        cfg_node m = cfg_item(c, list, i);
-        const char *id = cfg_scalar(c, cfg_get(c, m, "id"));
-        if (id && strcmp(id, tag) == 0) {
-            char origin[256];
-            snprintf(origin, sizeof origin, "--set %s", text);
-            return cfg_override(c, m, param, eq + 1, origin, e);
-        }
-    }
-    return err_set(e, "--set %s: no component '%s' in %s", text, tag, cfg_name(c));
-}
-
-static int parse_when(const struct plant *p, const char *s, vtime_t *out, struct err *e)
-{
-    if (strchr(s, 'T') && strchr(s, '-')) {
-        int64_t ns;
-        if (vt_parse_iso(s, &ns, e) != 0)
-            return -1;
-        if (ns < plant_start_unix_ns(p))
-            return err_set(e, "%s is before the plant's start", s);
-        *out = ns - plant_start_unix_ns(p);
-        return 0;
-    }
-    return vt_parse_duration(s, out, e);
-}
-
 static void print_metrics(const struct plant *p, uint64_t seed, vtime_t ran, double wall,
                           int json, int interrupted_run)
 {
@@ -306,20 +263,13 @@ int cmd_sim(int argc, char **argv)
         cli_error("out of memory");
         goto out;
     }
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--at") == 0 && i + 2 < argc) {
-            size_t n = strlen(argv[i + 1]) + strlen(argv[i + 2]) + 2;
-            char *j = malloc(n);
-            if (!j)
-                break;
-            snprintf(j, n, "%s\t%s", argv[i + 1], argv[i + 2]);
-            joined[njoined++] = j;
-            args[nargs++] = argv[i];
-            args[nargs++] = j;
-            i += 2;
-        } else {
-            args[nargs++] = argv[i];
-        }
+    static const char *const pairs[] = {"--at", NULL};
+    size_t nj = 0;
+    nargs = cli_join_pairs(argc, argv, pairs, args, joined, &nj);
+    njoined = (int)nj;
+    if (nargs < 0) {
+        cli_error("out of memory");
+        goto out;
     }
     argc = nargs;
     argv = args;
@@ -415,7 +365,7 @@ int cmd_sim(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < nsets; i++)
-        if (apply_set(cfg, sets[i], &e) != 0) {
+        if (plant_cfg_set(cfg, sets[i], &e) != 0) {
             cli_error("%s", e.msg);
             goto out;
         }
@@ -427,7 +377,7 @@ int cmd_sim(int argc, char **argv)
     }
     for (size_t i = 0; i < nats; i++) {
         struct at_cmd *a = &ats[i];
-        if (parse_when(p, a->when_text, &a->when, &e) != 0) {
+        if (plant_parse_when(p, a->when_text, &a->when, &e) != 0) {
             cli_error("--at %s %s: %s", a->when_text, a->text, e.msg);
             goto out;
         }

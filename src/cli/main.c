@@ -13,6 +13,13 @@ static const char usage[] =
     "capture.\n"
     "\n"
     "commands:\n"
+    "  run [PLANT.yaml] the range: plant, PLCs, SIS and HMI client on a network,\n"
+    "                   tap, historian, control socket; 'icsrange run --help'\n"
+    "  ctl ...          control a running range (status, pause, resume, speed,\n"
+    "                   snapshot, restore, stop); 'icsrange ctl --help'\n"
+    "  dataset ...      a labelled dataset in seconds: process.csv, traffic.pcap,\n"
+    "                   labels.csv, meta.json; 'icsrange dataset --help'\n"
+    "  historian ...    export or inspect a historian database\n"
     "  sim PLANT.yaml   run the physics of a plant alone (CSV, consequence metrics)\n"
     "  modbus ...       a Modbus/TCP server, and client tools (read, write, mask, rw,\n"
     "                   id, diag, scan); 'icsrange modbus --help'\n"
@@ -51,6 +58,14 @@ int main(int argc, char **argv)
         printf("icsrange %s\n", ICSRANGE_VERSION);
         return 0;
     }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "ctl") == 0)
+        return cmd_ctl(argc - 1, argv + 1);
+    if (strcmp(cmd, "dataset") == 0)
+        return cmd_dataset(argc - 1, argv + 1);
+    if (strcmp(cmd, "historian") == 0)
+        return cmd_historian(argc - 1, argv + 1);
     if (strcmp(cmd, "sim") == 0)
         return cmd_sim(argc - 1, argv + 1);
     if (strcmp(cmd, "modbus") == 0)

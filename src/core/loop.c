@@ -14,6 +14,9 @@ struct rtloop {
     uint64_t wall_anchor; /* uv_hrtime() ns */
     vtime_t v_anchor;
     vtime_t until;
+    vtime_t hold;         /* pause when the clock reaches it (VT_NEVER: none) */
+    void (*on_hold)(void *ctx);
+    void *hold_ctx;
     int stopped, by_signal, running;
 };
 
@@ -55,6 +58,8 @@ static void arm(struct rtloop *l)
     vtime_t next = sched_next(l->s);
     if (next > l->until)
         next = l->until;
+    if (next > l->hold)
+        next = l->hold;
     if (next == VT_NEVER) {
         uv_timer_stop(&l->timer);
         return;
@@ -70,8 +75,29 @@ void rtloop_catch_up(struct rtloop *l)
     vtime_t target = rtloop_vnow(l);
     if (target > l->until)
         target = l->until;
+    if (target > l->hold)
+        target = l->hold;
     if (target >= sched_now(l->s))
         sched_run_until(l->s, target);
+    if (l->hold != VT_NEVER && sched_now(l->s) >= l->hold) {
+        /* the pause point: the clock stops exactly there */
+        l->hold = VT_NEVER;
+        l->speed = 0;
+        l->wall_anchor = uv_hrtime();
+        l->v_anchor = sched_now(l->s);
+        uv_timer_stop(&l->timer);
+        if (l->on_hold)
+            l->on_hold(l->hold_ctx);
+    }
+}
+
+void rtloop_pause_at(struct rtloop *l, vtime_t t, void (*fn)(void *ctx), void *ctx)
+{
+    l->hold = t;
+    l->on_hold = fn;
+    l->hold_ctx = ctx;
+    if (l->running)
+        arm(l);
 }
 
 void rtloop_kick(struct rtloop *l)
@@ -107,6 +133,7 @@ struct rtloop *rtloop_new(struct sched *s, double speed, struct err *e)
     }
     l->s = s;
     l->speed = speed;
+    l->hold = VT_NEVER;
     uv_timer_init(&l->uv, &l->timer);
     l->timer.data = l;
     uv_signal_init(&l->uv, &l->sigint);

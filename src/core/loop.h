@@ -39,6 +39,11 @@ void rtloop_stop(struct rtloop *l);
 void rtloop_set_speed(struct rtloop *l, double speed);
 double rtloop_speed(const struct rtloop *l);
 
+/* Pauses (speed 0) when the virtual clock reaches t: every event at t has
+ * run, none after it. fn (may be NULL) is called then, from the loop.
+ * VT_NEVER cancels. */
+void rtloop_pause_at(struct rtloop *l, vtime_t t, void (*fn)(void *ctx), void *ctx);
+
 /* The virtual instant that corresponds to the wall clock now (never earlier
  * than the scheduler's clock). Events from sockets are stamped with it. */
 vtime_t rtloop_vnow(struct rtloop *l);

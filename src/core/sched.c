@@ -263,6 +263,17 @@ void sched_halt(struct sched *s)
     s->halted = 1;
 }
 
+vtime_t sched_task_next(const struct sched *s, int id)
+{
+    if (id < 0 || (size_t)id >= s->ntasks || !s->tasks[id].live)
+        return VT_NEVER;
+    const struct task *t = &s->tasks[id];
+    for (size_t i = 0; i < s->nheap; i++)
+        if (s->heap[i].slot == (uint32_t)id && s->heap[i].gen == t->gen)
+            return s->heap[i].time;
+    return VT_NEVER;
+}
+
 void sched_set_now(struct sched *s, vtime_t now)
 {
     if (now > s->now)

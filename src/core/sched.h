@@ -71,6 +71,9 @@ vtime_t sched_horizon(const struct sched *s);
 /* Asks a running sched_run_until() to return after the current event. */
 void sched_halt(struct sched *s);
 
+/* When a live task runs next (for snapshots), or VT_NEVER. */
+vtime_t sched_task_next(const struct sched *s, int id);
+
 /* Sets the clock of a scheduler with no past (used when a run resumes from a
  * saved state). Only allowed to move forward. */
 void sched_set_now(struct sched *s, vtime_t now);

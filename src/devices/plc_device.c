@@ -20,6 +20,8 @@ struct plc_device {
     struct rio *rio;
     struct wire *in, *out;
     size_t nin, nout;
+    plc_device_outputs_fn on_outputs;
+    void *on_outputs_ctx;
 };
 
 void plc_device_config_default(struct plc_device_config *c, const char *name)
@@ -73,6 +75,14 @@ static void write_outputs(void *ctx, const struct plc_image *im, vtime_t now)
             v = w->eng_lo + (raw - w->raw_lo) / (w->raw_hi - w->raw_lo) * (w->eng_hi - w->eng_lo);
         plant_port_write(d->plant, &w->port, v);
     }
+    if (d->on_outputs)
+        d->on_outputs(d->on_outputs_ctx, d, im, now);
+}
+
+void plc_device_set_outputs_observer(struct plc_device *d, plc_device_outputs_fn fn, void *ctx)
+{
+    d->on_outputs = fn;
+    d->on_outputs_ctx = ctx;
 }
 
 static const struct plc_io_hooks io_hooks = {read_inputs, write_outputs};
@@ -195,4 +205,24 @@ struct rio *plc_device_rio(struct plc_device *d)
 size_t plc_device_nwires(const struct plc_device *d)
 {
     return d->nin + d->nout;
+}
+
+void plc_device_snap_save(const struct plc_device *d, struct snapw *w, const char *prefix)
+{
+    char sec[160];
+    snprintf(sec, sizeof sec, "%s/plc", prefix);
+    plc_snap_save(d->plc, w, sec);
+    snprintf(sec, sizeof sec, "%s/modbus", prefix);
+    mb_server_snap_save(d->srv, w, sec);
+}
+
+int plc_device_snap_load(struct plc_device *d, struct snapr *r, const char *prefix,
+                         struct err *e)
+{
+    char sec[160];
+    snprintf(sec, sizeof sec, "%s/plc", prefix);
+    if (plc_snap_load(d->plc, r, sec, e) != 0)
+        return -1;
+    snprintf(sec, sizeof sec, "%s/modbus", prefix);
+    return mb_server_snap_load(d->srv, r, sec, e);
 }

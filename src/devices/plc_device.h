@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "core/snap.h"
 #include "net/link.h"
 #include "plc/engineering.h"
 #include "plc/remote_io.h"
@@ -58,5 +59,20 @@ const char *plc_device_name(const struct plc_device *d);
 struct rio *plc_device_rio(struct plc_device *d);
 /* How many wiring points this device has (inputs + outputs). */
 size_t plc_device_nwires(const struct plc_device *d);
+
+/* Called after the outputs of every scan were driven (and when they go
+ * off at a stop), with the image: the range checks alarm and trip bits
+ * here, so none is missed between two samples. */
+typedef void (*plc_device_outputs_fn)(void *ctx, struct plc_device *d,
+                                      const struct plc_image *im, vtime_t now);
+void plc_device_set_outputs_observer(struct plc_device *d, plc_device_outputs_fn fn, void *ctx);
+
+/* Snapshots: the PLC (program, memory, image, mode, keyswitch, phase) and
+ * its server's protocol state, in sections "PREFIX/plc" and
+ * "PREFIX/modbus". Engineering sessions are not saved: they belong to
+ * connections, which a restored range does not have. */
+void plc_device_snap_save(const struct plc_device *d, struct snapw *w, const char *prefix);
+int plc_device_snap_load(struct plc_device *d, struct snapr *r, const char *prefix,
+                         struct err *e);
 
 #endif

@@ -505,3 +505,104 @@ const char *plc_name(const struct plc *p)
 {
     return p->name;
 }
+
+/* ---- snapshots ---- */
+
+void plc_snap_save(const struct plc *p, struct snapw *w, const char *section)
+{
+    snapw_section(w, section);
+    snapw_str(w, p->name);
+    snapw_u8(w, (uint8_t)p->mode);
+    snapw_u8(w, (uint8_t)p->key);
+    snapw_str(w, p->prog_name);
+    snapw_bytes(w, p->text, p->text ? p->text_len : 0);
+    snapw_bytes(w, &p->image, sizeof p->image);
+    snapw_bytes(w, p->vm ? st_vm_memory(p->vm) : NULL, p->vm ? st_vm_memory_size(p->vm) : 0);
+    snapw_u64(w, p->ntasks);
+    for (size_t i = 0; i < p->ntasks; i++)
+        snapw_i64(w, sched_task_next(p->s, p->tasks[i].id));
+    snapw_bytes(w, &p->stats, sizeof p->stats);
+    snapw_bytes(w, &p->fault, sizeof p->fault);
+}
+
+int plc_snap_load(struct plc *p, struct snapr *r, const char *section, struct err *e)
+{
+    if (snapr_section(r, section, e) != 0)
+        return -1;
+    const char *name = snapr_str(r);
+    enum plc_mode mode = (enum plc_mode)snapr_u8(r);
+    enum plc_key key = (enum plc_key)snapr_u8(r);
+    const char *prog_name = snapr_str(r);
+    size_t text_len;
+    const uint8_t *text = snapr_bytes(r, &text_len);
+    if (snapr_ok(r, e) != 0)
+        return -1;
+    if (!name || strcmp(name, p->name) != 0) {
+        snapr_fail(r, "a snapshot of PLC '%s', this is '%s'", name ? name : "?", p->name);
+        return snapr_ok(r, e);
+    }
+    if ((unsigned)mode > PLC_FAULT || (unsigned)key > PLC_KEY_REMOTE) {
+        snapr_fail(r, "mode %u or keyswitch %u out of range", (unsigned)mode, (unsigned)key);
+        return snapr_ok(r, e);
+    }
+    /* the program the snapshot ran, if it is not this one */
+    plc_observe_fn obs = p->observe;
+    p->observe = NULL; /* the restore is not an event */
+    if (prog_name && text_len) {
+        uint8_t sha[32];
+        crypto_hash_sha256(sha, text, text_len);
+        if (!p->text || memcmp(sha, p->sha, 32) != 0) {
+            if (plc_install(p, prog_name, (const char *)text, text_len, "snapshot", NULL, e) !=
+                0) {
+                p->observe = obs;
+                return err_prefix(e, "%s: the snapshot's program", p->name);
+            }
+            p->stats.downloads--; /* counted again from the snapshot below */
+        }
+    } else {
+        drop_program(p);
+    }
+    p->observe = obs;
+    snapr_bytes_into(r, &p->image, sizeof p->image);
+    size_t msize;
+    const uint8_t *mem = snapr_bytes(r, &msize);
+    if (snapr_ok(r, e) != 0)
+        return -1;
+    if (p->vm) {
+        if (msize != st_vm_memory_size(p->vm)) {
+            snapr_fail(r, "VM memory of %zu bytes, the program needs %zu", msize,
+                       st_vm_memory_size(p->vm));
+            return snapr_ok(r, e);
+        }
+        memcpy(st_vm_memory(p->vm), mem, msize);
+    }
+    uint64_t nt = snapr_u64(r);
+    if (snapr_ok(r, e) != 0)
+        return -1;
+    if (nt != p->ntasks) {
+        snapr_fail(r, "%llu tasks, the program has %zu", (unsigned long long)nt, p->ntasks);
+        return snapr_ok(r, e);
+    }
+    for (size_t i = 0; i < p->ntasks; i++) {
+        vtime_t next = snapr_i64(r);
+        const struct st_task_info *ti = st_image_task(p->img, i);
+        vtime_t iv = ti->interval > 0 ? ti->interval : p->cfg.default_interval;
+        if (next == VT_NEVER || next < sched_now(p->s))
+            next = sched_now(p->s);
+        sched_cancel(p->s, p->tasks[i].id);
+        p->tasks[i].id = sched_every(p->s, next, iv, SCHED_PRIO_CONTROL, scan, &p->tasks[i]);
+    }
+    snapr_bytes_into(r, &p->stats, sizeof p->stats);
+    snapr_bytes_into(r, &p->fault, sizeof p->fault);
+    if (snapr_ok(r, e) != 0)
+        return -1;
+    if (snapr_left(r) != 0) {
+        snapr_fail(r, "%zu bytes left unread", snapr_left(r));
+        return snapr_ok(r, e);
+    }
+    /* the field already holds these outputs: the plant's own snapshot
+     * restored its actuator inputs */
+    p->mode = mode;
+    p->key = key;
+    return 0;
+}

@@ -42,6 +42,7 @@
 #include "core/err.h"
 #include "core/locaddr.h"
 #include "core/sched.h"
+#include "core/snap.h"
 #include "plc/image.h"
 #include "st/st.h"
 
@@ -159,5 +160,20 @@ const struct plc_stats *plc_stats(const struct plc *p);
 const struct st_fault *plc_last_fault(const struct plc *p);
 
 const char *plc_name(const struct plc *p);
+
+/* ---- snapshots ----
+ * plc_snap_save() writes the PLC's whole state into section `section` of
+ * w: the program (name and source text), the VM's memory (every variable,
+ * function-block instance and retained value), the process image, mode,
+ * keyswitch, last fault, counters, and when each task scans next.
+ * plc_snap_load() restores it into a PLC created with the same
+ * configuration on a scheduler whose clock is at the snapshot's instant:
+ * the saved program is compiled and installed if it is not the one
+ * running (a program downloaded during the run survives the restore), and
+ * the tasks continue at their saved times. No event is reported for the
+ * restore itself. Returns 0, or -1 with a message. Snapshots are portable
+ * between little-endian machines. */
+void plc_snap_save(const struct plc *p, struct snapw *w, const char *section);
+int plc_snap_load(struct plc *p, struct snapr *r, const char *section, struct err *e);
 
 #endif

@@ -812,3 +812,40 @@ int mb_server_listen_only(const struct mb_server *s)
 {
     return s->listen_only;
 }
+
+void mb_server_snap_save(const struct mb_server *s, struct snapw *w, const char *section)
+{
+    snapw_section(w, section);
+    snapw_u8(w, (uint8_t)s->listen_only);
+    snapw_f64(w, s->tokens);
+    snapw_i64(w, s->tokens_t);
+    uint16_t v[8] = {s->diag.bus_msgs,   s->diag.bus_comm_err, s->diag.bus_exceptions,
+                     s->diag.server_msgs, s->diag.no_rsp,      s->diag.nak,
+                     s->diag.busy,        s->diag.overrun};
+    for (int i = 0; i < 8; i++)
+        snapw_u32(w, v[i]);
+}
+
+int mb_server_snap_load(struct mb_server *s, struct snapr *r, const char *section,
+                        struct err *e)
+{
+    if (snapr_section(r, section, e) != 0)
+        return -1;
+    int lo = snapr_u8(r) != 0;
+    double tokens = snapr_f64(r);
+    vtime_t tt = snapr_i64(r);
+    uint16_t v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = (uint16_t)snapr_u32(r);
+    if (snapr_ok(r, e) != 0)
+        return -1;
+    if (snapr_left(r) != 0) {
+        snapr_fail(r, "%zu bytes left unread", snapr_left(r));
+        return snapr_ok(r, e);
+    }
+    s->listen_only = lo;
+    s->tokens = tokens;
+    s->tokens_t = tt;
+    s->diag = (struct diag_counters){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+    return 0;
+}

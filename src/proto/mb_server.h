@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/snap.h"
 #include "net/link.h"
 #include "proto/modbus.h"
 
@@ -172,5 +173,13 @@ size_t mb_server_nconnections(const struct mb_server *s);
 
 /* 1 while the device is in listen-only mode (FC 8/04). */
 int mb_server_listen_only(const struct mb_server *s);
+
+/* Snapshots: the device's state the protocol defines (listen-only mode,
+ * the FC 8 diagnostic counters, the comms budget's bucket) into section
+ * `section`. Connections are not part of it (a restored range has none),
+ * nor are mb_server_stats(), which count this process's work. */
+void mb_server_snap_save(const struct mb_server *s, struct snapw *w, const char *section);
+int mb_server_snap_load(struct mb_server *s, struct snapr *r, const char *section,
+                        struct err *e);
 
 #endif

@@ -41,6 +41,34 @@ void plant_free(struct plant *p);
  * current time. A plant is attached to one scheduler once. */
 int plant_attach(struct plant *p, struct sched *s, struct err *e);
 
+/* Physics steps run since plant_attach() in this process (a restored plant
+ * counts from its restore). */
+uint64_t plant_steps(const struct plant *p);
+
+/* Snapshots (core/snap.h): section "plant" holds the whole dynamic state —
+ * every tank, valve, pump, sensor (with its random stream and pending
+ * sample time), dosing pipe and consumer, the balance sums and the time of
+ * the next physics step. plant_snap_save() may be called between scheduler
+ * events, attached or not. plant_snap_load() is called on a plant freshly
+ * loaded from the same plant file (with the same --set overrides), before
+ * plant_attach(); it checks the section is of this plant (component ids and
+ * types, dt) and every value before changing anything, so on error the
+ * plant is untouched. The attach then requires the scheduler's clock at the
+ * snapshot's instant (sched_set_now()) and continues from the saved times:
+ * the run after a restore is bit-for-bit the run that was not interrupted. */
+struct snapw;
+struct snapr;
+void plant_snap_save(const struct plant *p, struct snapw *w);
+int plant_snap_load(struct plant *p, struct snapr *r, struct err *e);
+
+/* `--set TAG.PARAM=VALUE`: overrides PARAM of component TAG in a loaded
+ * plant file before plant_load() (errors then name "--set ..."). Returns 0
+ * or -1. */
+int plant_cfg_set(struct cfg *c, const char *text, struct err *e);
+/* An instant for `--at`: a duration from the start ("90s", "1h30m") or an
+ * ISO-8601 UTC time not before the plant's start. Returns 0 or -1. */
+int plant_parse_when(const struct plant *p, const char *s, vtime_t *out, struct err *e);
+
 const char *plant_name(const struct plant *p);
 /* Unix nanoseconds of virtual time 0 (the plant file's `start`). */
 int64_t plant_start_unix_ns(const struct plant *p);

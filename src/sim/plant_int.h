@@ -6,10 +6,17 @@
  * (plant_load.c), ports/commands/columns (plant_io.c) and the kinds' own
  * equations (hydraulics.c, sensor.c, dosing.c, demand.c, carbonate.c) share
  * these definitions. Nothing outside src/sim includes this file.
+ *
+ * Every field below is either configuration (rebuilt by plant_load() and
+ * plant_attach() from the plant file), per-step scratch, or state that a
+ * snapshot saves. plant_snap.c holds that classification field by field:
+ * a field added here must be classified there (its size checks fail the
+ * build until it is).
  */
 #ifndef SIM_PLANT_INT_H
 #define SIM_PLANT_INT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -266,7 +273,7 @@ struct plant {
     int *slot_of;          /* comp index -> xf slot, or -1 */
     double *node_in;       /* per comp: volume in this step */
     double *node_out;      /* per comp: volume out this step */
-    struct sensor_group *groups;
+    struct sensor_group *groups; /* built at load (by period, file order) */
     size_t ngroups;
     int *group_members;   /* storage for all groups' comps */
     int *nodes;           /* tanks, sinks and consumers: the step's nodes */
@@ -284,6 +291,12 @@ struct plant {
     size_t nsources, npumps, norifices, nvalves, ntanks, nconsumers, nsinks, ndosings;
     double inv_dt;
     int attached;
+    uint64_t steps;            /* physics steps run since the attach (not saved) */
+    /* a plant restored by plant_snap_load() before its attach: attach
+     * continues from the saved times (now, groups' next) instead of
+     * starting afresh, and requires the clock at resume_at */
+    int resumed;
+    vtime_t resume_at;         /* the instant the snapshot was taken */
 };
 
 /* ---- signals and inputs of each kind (plant_io.c) ---- */
@@ -356,6 +369,7 @@ struct sensor_group {
     vtime_t period;
     int *comps;
     size_t n;
+    vtime_t next;   /* time of the group's next sample (kept by the sample task) */
 };
 void sensor_group_sample(void *ctx, vtime_t now);
 void transmitter_sample(const struct plant *p, struct transmitter *t);

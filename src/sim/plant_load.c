@@ -33,6 +33,7 @@ static int load_valve(struct build *, struct comp *, cfg_node, struct err *);
 static int load_dosing(struct build *, struct comp *, cfg_node, struct err *);
 static int load_transmitter(struct build *, struct comp *, cfg_node, struct err *);
 static int load_switch(struct build *, struct comp *, cfg_node, struct err *);
+static int build_groups(struct plant *, struct err *);
 
 /* ORDER: indexed by enum comp_kind. */
 static const struct {
@@ -728,6 +729,11 @@ const char *plant_name(const struct plant *p)
     return p->name;
 }
 
+uint64_t plant_steps(const struct plant *p)
+{
+    return p->steps;
+}
+
 int64_t plant_start_unix_ns(const struct plant *p)
 {
     return p->start_unix_ns;
@@ -1072,7 +1078,8 @@ struct plant *plant_load(struct cfg *c, uint64_t seed, const char *const *foreig
     cfg_node wiring = cfg_get(c, root, "wiring");
     if (wiring && load_wiring(&b, wiring, e) != 0)
         goto fail;
-    if (plant_order_tanks(p, e) != 0 || plant_build_columns(p, e) != 0)
+    if (plant_order_tanks(p, e) != 0 || plant_build_columns(p, e) != 0 ||
+        build_groups(p, e) != 0)
         goto fail;
     if (cfg_check_keys(c, root, "the plant file", foreign_keys, e) != 0)
         goto fail;
@@ -1126,10 +1133,10 @@ static vtime_t sensor_period(const struct comp *c)
                                     : ((const struct sw *)c)->period;
 }
 
-/* Groups sensors by period (in file order within a group) and schedules
- * one sampling task per group. Each sensor samples once at attach, so its
- * report is valid from the start. */
-static int attach_sensors(struct plant *p, struct sched *s, vtime_t now, struct err *e)
+/* Groups sensors by period, in file order within a group: one sampling
+ * task per group once attached. Configuration, so built at load (a
+ * snapshot restores each group's next sample before the attach). */
+static int build_groups(struct plant *p, struct err *e)
 {
     size_t nsens = p->nby_kind[K_TRANSMITTER] + p->nby_kind[K_SWITCH];
     p->groups = calloc(nsens ? nsens : 1, sizeof *p->groups);
@@ -1138,7 +1145,7 @@ static int attach_sensors(struct plant *p, struct sched *s, vtime_t now, struct 
         return err_set(e, "out of memory");
     size_t used = 0;
     for (size_t i = 0; i < p->ncomps; i++) {
-        struct comp *c = p->comps[i];
+        const struct comp *c = p->comps[i];
         if (c->kind != K_TRANSMITTER && c->kind != K_SWITCH)
             continue;
         vtime_t per = sensor_period(c);
@@ -1154,18 +1161,34 @@ static int attach_sensors(struct plant *p, struct sched *s, vtime_t now, struct 
                 if ((cj->kind == K_TRANSMITTER || cj->kind == K_SWITCH) && sensor_period(cj) == per)
                     count++;
             }
-            p->groups[g] = (struct sensor_group){p, per, p->group_members + used, 0};
+            p->groups[g] = (struct sensor_group){p, per, p->group_members + used, 0, 0};
             used += count;
             p->ngroups++;
         }
         p->groups[g].comps[p->groups[g].n++] = (int)i;
-        if (c->kind == K_TRANSMITTER)
-            transmitter_sample(p, (struct transmitter *)c);
-        else
-            switch_sample(p, (struct sw *)c);
+    }
+    return 0;
+}
+
+/* Schedules one sampling task per group. A fresh plant samples each sensor
+ * once now (in file order), so its report is valid from the start, and
+ * each group next at now + period; a restored plant continues at its
+ * groups' saved times. */
+static int attach_sensors(struct plant *p, struct sched *s, vtime_t now, struct err *e)
+{
+    if (!p->resumed) {
+        for (size_t i = 0; i < p->ncomps; i++) {
+            struct comp *c = p->comps[i];
+            if (c->kind == K_TRANSMITTER)
+                transmitter_sample(p, (struct transmitter *)c);
+            else if (c->kind == K_SWITCH)
+                switch_sample(p, (struct sw *)c);
+        }
+        for (size_t g = 0; g < p->ngroups; g++)
+            p->groups[g].next = now + p->groups[g].period;
     }
     for (size_t g = 0; g < p->ngroups; g++)
-        if (sched_every(s, now + p->groups[g].period, p->groups[g].period, SCHED_PRIO_SENSOR,
+        if (sched_every(s, p->groups[g].next, p->groups[g].period, SCHED_PRIO_SENSOR,
                         sensor_group_sample, &p->groups[g]) < 0)
             return err_set(e, "out of memory");
     return 0;
@@ -1216,6 +1239,13 @@ int plant_attach(struct plant *p, struct sched *s, struct err *e)
 {
     if (p->attached)
         return err_set(e, "plant already attached");
+    if (p->resumed && sched_now(s) != p->resume_at) {
+        char at[64], now[64];
+        return err_set(e, "plant '%s': the snapshot was taken at %s of virtual time but the "
+                       "clock is at %s (set it with sched_set_now() first)", p->name,
+                       vt_format_duration(p->resume_at, at, sizeof at),
+                       vt_format_duration(sched_now(s), now, sizeof now));
+    }
     size_t nel = p->nby_kind[K_SOURCE] + p->nby_kind[K_PUMP] + p->nby_kind[K_VALVE];
     p->xf = calloc(nel ? nel : 1, sizeof *p->xf);
     p->slot_of = malloc(p->ncomps * sizeof *p->slot_of);
@@ -1278,14 +1308,18 @@ int plant_attach(struct plant *p, struct sched *s, struct err *e)
     }
     p->sched = s;
     vtime_t now = sched_now(s);
-    p->now = now;
     for (size_t k = 0; k < p->nby_kind[K_PUMP]; k++)
         pump_prepare((struct pump *)p->comps[p->by_kind[K_PUMP][k]], p->dt_s);
-    for (size_t k = 0; k < p->nby_kind[K_CONSUMER]; k++) {
-        struct consumer *c = (struct consumer *)p->comps[p->by_kind[K_CONSUMER][k]];
-        consumer_init(p, c, now);
+    if (!p->resumed) {
+        /* a fresh start; a restored plant has its last step's time and its
+         * consumers' demand knots from the snapshot */
+        p->now = now;
+        for (size_t k = 0; k < p->nby_kind[K_CONSUMER]; k++) {
+            struct consumer *c = (struct consumer *)p->comps[p->by_kind[K_CONSUMER][k]];
+            consumer_init(p, c, now);
+        }
     }
-    if (sched_at(s, now + p->dt, SCHED_PRIO_PHYSICS, plant_physics_task, p) < 0)
+    if (sched_at(s, p->now + p->dt, SCHED_PRIO_PHYSICS, plant_physics_task, p) < 0)
         return err_set(e, "out of memory");
     if (attach_sensors(p, s, now, e) != 0)
         return -1;

@@ -323,6 +323,7 @@ void plant_physics_task(void *ctx, vtime_t now)
     vtime_t horizon = sched_horizon(p->sched), t = now;
     do {
         plant_step(p, t);
+        p->steps++;
         t += p->dt;
     } while (t <= horizon);
     sched_at(p->sched, t, SCHED_PRIO_PHYSICS, plant_physics_task, p);

@@ -48,7 +48,7 @@ void transmitter_sample(const struct plant *p, struct transmitter *t)
             y += t->drift_acc;
         raw = t->raw_lo + (y - t->lo) * t->raw_per_unit;
         double rmin = t->raw_min, rmax = t->raw_max;
-        if (raw < rmin)
+        if (!(raw >= rmin)) /* NaN too: the cast below must see a number */
             raw = rmin;
         if (raw > rmax)
             raw = rmax;
@@ -89,7 +89,7 @@ void switch_sample(const struct plant *p, struct sw *s)
 void sensor_group_sample(void *ctx, vtime_t now)
 {
     struct sensor_group *g = ctx;
-    (void)now;
+    g->next = now + g->period; /* a snapshot saves it */
     for (size_t i = 0; i < g->n; i++) {
         struct comp *c = g->p->comps[g->comps[i]];
         if (c->kind == K_TRANSMITTER)

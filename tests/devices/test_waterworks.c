@@ -5,7 +5,9 @@
  * Modbus (FC 3/6/16 and FC 90) on in-memory links. The plant's truth is
  * only observed.
  *
- * - AUTO holds the level at its setpoint within 2 cm for 24 h of demand.
+ * - AUTO holds the level at its setpoint within 2 cm for 8 h of demand (the
+ *   night and the morning peak; the whole day, at another setpoint, is
+ *   tests/range's snapshot case, one of the suite's two 24 h runs).
  * - MANUAL with the pump forced on over Modbus: the SIS trips before the
  *   tank overflows.
  * - With the SIS's key in PROGRAM a download of a sis.st without the trip
@@ -243,7 +245,7 @@ static void force_pump(struct rig *r)
     write_reg(r, r->hmi, 1024, 1);     /* %MW0 mode MANUAL */
 }
 
-static void auto_holds_level_for_a_day(void **state)
+static void auto_holds_level(void **state)
 {
     (void)state;
     struct rig r;
@@ -251,17 +253,18 @@ static void auto_holds_level_for_a_day(void **state)
     assert_int_equal(read_reg(&r, r.hmi, 1024), 2); /* AUTO */
     assert_int_equal(read_reg(&r, r.hmi, 1026), 500);
     double worst = 0;
-    vtime_t end = 24 * VT_HOUR;
+    vtime_t end = 8 * VT_HOUR;
     while (sched_now(r.s) < end) {
         sched_run_until(r.s, sched_now(r.s) + 10 * VT_SEC);
         double dev = fabs(level(&r) - 0.5);
         if (dev > worst)
             worst = dev;
     }
-    print_message("worst deviation from 0.500 m over 24 h: %.4f m\n", worst);
+    print_message("worst deviation from 0.500 m over 8 h: %.4f m\n", worst);
     assert_true(worst <= 0.02);
     /* the consumers were served, nothing spilled, the pump is healthy */
-    assert_true(metric(&r, "outflow_m3") > 5);
+    /* at least the minimum demand, 4 L/min for 8 h */
+    assert_true(metric(&r, "outflow_m3") > 1.92);
     TU_NEAR(metric(&r, "spilled_L"), 0, 0);
     TU_NEAR(metric(&r, "pump_damage_pct"), 0, 0);
     /* the HMI's view: the level status register agrees within a few mm */
@@ -358,7 +361,7 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(auto_holds_level_for_a_day),
+        cmocka_unit_test(auto_holds_level),
         cmocka_unit_test(forced_pump_trips_the_sis),
         cmocka_unit_test(sis_download_in_program_then_overflow),
         cmocka_unit_test(sis_download_refused_in_run),
