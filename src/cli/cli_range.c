@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/log.h"
@@ -260,8 +261,33 @@ int cli_range_parse(struct cli_range *c, int argc, char **argv, int dataset, con
             return 2;
         }
     }
+    int given = 0;
+    for (int i = 1; i < nargs; i++)
+        given |= strcmp(c->args[i], "--plant") == 0 || strncmp(c->args[i], "--plant=", 8) == 0;
     if (!dataset && optind < nargs) {
         o->plant_path = c->args[optind++];
+        given = 1;
+    }
+    if (!given && !o->restore && access(o->plant_path, R_OK) != 0) {
+        /* the default plant, from the source tree the binary was built in
+         * (build/icsrange -> plants/waterworks.yaml), when run elsewhere */
+        char exe[4096];
+        ssize_t got = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (got > 0) {
+            exe[got] = '\0';
+            char *slash = strrchr(exe, '/');
+            if (slash) {
+                *slash = '\0';
+                size_t len = strlen(exe) + 40;
+                char *alt = malloc(len);
+                if (alt) {
+                    snprintf(alt, len, "%s/../plants/waterworks.yaml", exe);
+                    c->store[c->nstore++] = alt;
+                    if (access(alt, R_OK) == 0)
+                        o->plant_path = alt;
+                }
+            }
+        }
     }
     if (optind < nargs) {
         cli_error("unexpected argument '%s'", c->args[optind]);

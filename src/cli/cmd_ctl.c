@@ -30,7 +30,8 @@ static const char ctl_usage[] =
     "                          as indented JSON\n"
     "  pause                   stop the virtual clock\n"
     "  resume                  start it again\n"
-    "  speed X                 run at real time times X (a number >= 0)\n"
+    "  speed X                 run at real time times X (a number > 0; pause\n"
+    "                          stops the clock)\n"
     "  snapshot FILE           save the whole state to FILE ('icsrange run\n"
     "                          --restore FILE' continues from it)\n"
     "  restore FILE            continue the running range from FILE\n"
@@ -39,6 +40,8 @@ static const char ctl_usage[] =
     "                          open an attack label (an ATT&CK for ICS id such\n"
     "                          as T0836, and a free text) in the recording\n"
     "  label-end               close the open label\n"
+    "  key DEVICE POSITION     turn a PLC's keyswitch: run, program or remote\n"
+    "                          (what the program reads at its key input)\n"
     "\n"
     "options:\n"
     "  --instance N            the range's instance (default 1): its socket is\n"
@@ -110,7 +113,7 @@ static json_t *build_request(int argc, char **argv)
         {"resume", "resume", 0, 0},       {"speed", "speed", 1, 1},
         {"snapshot", "snapshot", 1, 1},   {"restore", "restore", 1, 1},
         {"stop", "stop", 0, 0},           {"label-start", "label_start", 1, 2},
-        {"label-end", "label_end", 0, 0},
+        {"label-end", "label_end", 0, 0}, {"key", "key", 2, 2},
     };
     size_t i;
     for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
@@ -124,6 +127,7 @@ static json_t *build_request(int argc, char **argv)
         cli_error("ctl: %s takes %s (see icsrange ctl --help)", cmd,
                   cmds[i].max == 0   ? "no argument"
                   : cmds[i].min == 1 && cmds[i].max == 1 ? "one argument"
+                  : cmds[i].min == 2                     ? "two arguments"
                                                          : "one or two arguments");
         return NULL;
     }
@@ -149,6 +153,9 @@ static json_t *build_request(int argc, char **argv)
         char *abs = absolute_file(argv[1]);
         json_object_set_new(req, "file", json_string(abs ? abs : argv[1]));
         free(abs);
+    } else if (strcmp(cmd, "key") == 0) {
+        json_object_set_new(req, "device", json_string(argv[1]));
+        json_object_set_new(req, "position", json_string(argv[2]));
     } else if (strcmp(cmd, "label-start") == 0) {
         json_object_set_new(req, "technique", json_string(argv[1]));
         if (nargs == 2)
@@ -208,7 +215,7 @@ int cmd_ctl(int argc, char **argv)
     }
     if (optind >= argc)
         return usage_error("which command? status, pause, resume, speed, snapshot, restore, "
-                           "stop, label-start or label-end",
+                           "stop, label-start, label-end or key",
                            NULL);
     json_t *req = build_request(argc - optind, argv + optind);
     if (!req)

@@ -178,8 +178,14 @@ int cmd_dataset(int argc, char **argv)
     int run = range_run(r, &e);
     if (bar.tty)
         fputc('\n', stderr);
-    if (run != 0) {
+    if (run < 0) {
         cli_error("%s", e.msg);
+        goto out;
+    }
+    if (run > 0) {
+        cli_error("interrupted at %.0f s of virtual time: %s holds a partial dataset",
+                  vt_to_sec(range_now(r)), c.out);
+        rc = 130;
         goto out;
     }
     if (write_labels(labels, &c, range_start_unix_ns(r)) != 0) {

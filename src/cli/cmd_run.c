@@ -100,6 +100,8 @@ int cmd_run(int argc, char **argv)
             fflush(stdout);
         }
         int run = range_run(r, &e);
+        if (run > 0)
+            run = 0; /* Ctrl-C: the usual way to stop a real-time range */
         const char *again = range_restart_requested(r);
         char *next = again ? strdup(again) : NULL;
         if (run != 0)

@@ -42,6 +42,16 @@ struct conn {
     uint8_t fin[2];
     uint8_t reset;
     uint8_t lingering;
+    uint8_t ack_owed[2];     /* side s owes the other side a delayed ACK */
+    vtime_t ack_due[2];
+};
+
+/* A delayed ACK waiting for its time: FIFO, as every one is due delack
+ * after the event that made it. */
+struct owed {
+    uint64_t id;
+    vtime_t due;
+    int side;
 };
 
 /* Open addressing, uint64 key -> uint16 value (hosts: IP id; pairs: unused). */
@@ -74,6 +84,8 @@ struct tapw {
     struct conn *linger_head, *linger_tail;
     struct u64map hosts, pairs;
     struct watch *watch;
+    struct owed *owed;       /* ring of delayed ACKs */
+    size_t owed_cap, owed_head, owed_n;
     struct tapw_stats st;
     uint8_t frame[FRAME_MAX];
 };
@@ -417,12 +429,55 @@ static void put_rst_reply(struct tapw *w, const struct conn *c, int to, vtime_t 
     put_tcp(w, c, to, F_RST, c->nxt[to], 0, 0, NULL, 0, NULL, 0, t);
 }
 
+/* ---- delayed ACKs ---- */
+
+/* Writes the delayed ACKs due at or before t (the next event's time), each
+ * stamped with its own due time, so frames stay in time order. */
+static void pay_acks(struct tapw *w, vtime_t t)
+{
+    while (w->owed_n) {
+        struct owed *o = &w->owed[w->owed_head];
+        if (o->due > t)
+            break;
+        struct conn *c = conn_find(w, o->id);
+        if (c && !c->reset && c->ack_owed[o->side] && c->ack_due[o->side] == o->due) {
+            put_seg(w, c, o->side, F_ACK, NULL, 0, o->due);
+            c->ack_owed[o->side] = 0;
+        }
+        w->owed_head = (w->owed_head + 1) % w->owed_cap;
+        w->owed_n--;
+    }
+}
+
+/* Side `side` of c owes an ACK from t on. */
+static void owe_ack(struct tapw *w, struct conn *c, int side, vtime_t t)
+{
+    if (c->ack_owed[side])
+        return; /* the first unacknowledged data sets the time */
+    if (w->owed_n == w->owed_cap) {
+        size_t nc = w->owed_cap ? w->owed_cap * 2 : 64;
+        struct owed *no = xcalloc(nc, sizeof *no);
+        for (size_t i = 0; i < w->owed_n; i++)
+            no[i] = w->owed[(w->owed_head + i) % w->owed_cap];
+        free(w->owed);
+        w->owed = no;
+        w->owed_cap = nc;
+        w->owed_head = 0;
+    }
+    vtime_t due = t + w->o.delack;
+    w->owed[(w->owed_head + w->owed_n) % w->owed_cap] = (struct owed){c->id, due, side};
+    w->owed_n++;
+    c->ack_owed[side] = 1;
+    c->ack_due[side] = due;
+}
+
 /* ---- hooks ---- */
 
 static void hk_open(void *ctx, uint64_t id, const struct net_addr *cl, const struct net_addr *sv,
                     vtime_t t)
 {
     struct tapw *w = ctx;
+    pay_acks(w, t);
     purge(w, t);
     if (conn_find(w, id)) {
         w->st.unknown_events++;
@@ -460,6 +515,7 @@ static void hk_data(void *ctx, uint64_t id, enum tap_dir dir, const uint8_t *dat
                     vtime_t t)
 {
     struct tapw *w = ctx;
+    pay_acks(w, t);
     purge(w, t);
     struct conn *c = conn_find(w, id);
     int from = dir == TAP_TO_SERVER ? 0 : 1, to = 1 - from;
@@ -469,6 +525,7 @@ static void hk_data(void *ctx, uint64_t id, enum tap_dir dir, const uint8_t *dat
     }
     if (len == 0)
         return;
+    c->ack_owed[from] = 0; /* this data carries the acknowledgement */
     int dead_peer = c->reset; /* the receiver no longer knows the connection */
     size_t nseg = 0;
     for (size_t off = 0; off < len; off += TAPW_MSS) {
@@ -478,16 +535,25 @@ static void hk_data(void *ctx, uint64_t id, enum tap_dir dir, const uint8_t *dat
         c->nxt[from] += (uint32_t)n;
         w->st.payload_bytes += n;
         nseg++;
-        if (dead_peer)
+        if (dead_peer) {
             put_rst_reply(w, c, to, t);
-        else if (last || nseg % 2 == 0)
+        } else if (nseg % 2 == 0) {
             put_seg(w, c, to, F_ACK, NULL, 0, t);
+            c->ack_owed[to] = 0;
+        } else if (last) {
+            if (w->o.delack > 0) {
+                owe_ack(w, c, to, t);
+            } else {
+                put_seg(w, c, to, F_ACK, NULL, 0, t);
+            }
+        }
     }
 }
 
 static void hk_close(void *ctx, uint64_t id, enum tap_dir dir, int reset, vtime_t t)
 {
     struct tapw *w = ctx;
+    pay_acks(w, t);
     purge(w, t);
     struct conn *c = conn_find(w, id);
     int from = dir == TAP_TO_SERVER ? 0 : 1, to = 1 - from;
@@ -495,6 +561,9 @@ static void hk_close(void *ctx, uint64_t id, enum tap_dir dir, int reset, vtime_
         w->st.unknown_events++;
         return;
     }
+    /* a FIN or RST carries the sender's acknowledgement; the FIN's ACK
+     * carries the other side's */
+    c->ack_owed[0] = c->ack_owed[1] = 0;
     if (reset) {
         w->st.resets++;
         put_seg(w, c, from, F_RST | F_ACK, NULL, 0, t);
@@ -533,6 +602,7 @@ void tapw_opts_default(struct tapw_opts *o)
     o->seed = 1;
     o->flush = TAPW_FLUSH_FULL;
     o->flush_ms = 100;
+    o->delack = 40 * VT_MS;
 }
 
 struct tapw *tapw_new(const char *path, int64_t start_unix_ns, const struct tapw_opts *o,
@@ -663,6 +733,7 @@ void tapw_free(struct tapw *w)
             free(c);
         }
     free(w->tab);
+    free(w->owed);
     map_clear(&w->hosts);
     map_clear(&w->pairs);
     free(w->path);

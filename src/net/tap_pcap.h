@@ -22,7 +22,14 @@
  *     the seed (never random). Data becomes segments of at most the MSS
  *     (the last one of each tap event PSH,ACK, others ACK), each sequence
  *     and acknowledgement number right; the receiving side acknowledges
- *     after every second full segment and at the end of each tap event. A
+ *     after every second segment of one tap event at once, and otherwise
+ *     as a Linux receiver with delayed ACKs does: its next data segment
+ *     carries the acknowledgement (a Modbus response acknowledges its
+ *     request), or a pure ACK goes out `delack` (40 ms) after the data if
+ *     it has nothing to send by then (written when the tap's next event,
+ *     on any connection, reaches that time; one still pending when the
+ *     writer is freed is not written, as a capture stopped then would not
+ *     have it). `delack` 0 acknowledges every tap event at once. A
  *     FIN (FIN,ACK) for each graceful close the tap reports, acknowledged
  *     at once by the other side; a RST (RST,ACK) for a reset. Bytes or a
  *     FIN that the tap reports after a reset (they were in flight) are
@@ -74,6 +81,7 @@ struct tapw_opts {
     uint64_t seed;            /* initial sequence numbers and IP ids [1] */
     enum tapw_flush_policy flush; /* [TAPW_FLUSH_FULL] */
     unsigned flush_ms;        /* for TAPW_FLUSH_INTERVAL [100] */
+    vtime_t delack;           /* delayed ACK [40 ms]; 0: every ACK at once */
 };
 
 /* Fills the defaults. */

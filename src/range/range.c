@@ -997,7 +997,6 @@ static int run_real(struct range *r)
 int range_run(struct range *r, struct err *e)
 {
     int rc = r->o.fast ? run_fast(r) : run_real(r);
-    (void)rc;
     store_counters(r);
     if (r->hist && !r->write_failed && hist_commit(r->hist, &r->write_err) != 0)
         r->write_failed = 1;
@@ -1013,7 +1012,7 @@ int range_run(struct range *r, struct err *e)
         *e = r->write_err;
         return -1;
     }
-    return 0;
+    return rc ? 1 : 0;
 }
 
 void range_set_speed(struct range *r, double speed)

@@ -98,8 +98,9 @@ void range_free(struct range *r);
  * address, protocol) after a header. */
 void range_print_table(const struct range *r, FILE *f);
 
-/* Runs until the duration, a `stop`, or SIGINT/SIGTERM. Returns 0, or -1
- * with a message (a write failed: disk full ...). */
+/* Runs until the duration, a `stop`, or SIGINT/SIGTERM. Returns 0 (the
+ * duration or a stop), 1 (a signal; what was recorded is complete up to
+ * that instant), or -1 with a message (a write failed: disk full ...). */
 int range_run(struct range *r, struct err *e);
 
 /* The virtual clock. */

@@ -89,6 +89,21 @@ json_t *range_ctl_handle(void *ctx, json_t *req)
             return fail("%s", e.msg);
         return json_pack("{s:f}", "t_s", vt_to_sec(range_now(r)));
     }
+    if (strcmp(cmd, "key") == 0) {
+        const char *dev = json_string_value(json_object_get(req, "device"));
+        const char *pos = json_string_value(json_object_get(req, "position"));
+        enum plc_key k;
+        if (!dev || !pos)
+            return fail("%s: needs \"device\" and \"position\" (run, program, remote)", cmd);
+        if (plc_key_parse(pos, &k) != 0)
+            return fail("key: '%s' is not a position (run, program, remote)", pos);
+        for (size_t i = 0; i < r->spec.ndev; i++)
+            if (strcmp(r->spec.dev[i].name, dev) == 0 && r->spec.dev[i].plc) {
+                plc_set_key(plc_device_plc(r->spec.dev[i].plc), k);
+                return json_pack("{s:s, s:s}", "device", dev, "keyswitch", plc_key_name(k));
+            }
+        return fail("key: no PLC '%s' in this range", dev);
+    }
     return fail("unknown command '%s' (status, pause, resume, speed, snapshot, restore, stop, "
-                "label_start, label_end)", cmd);
+                "label_start, label_end, key)", cmd);
 }

@@ -72,6 +72,13 @@ static int ev_cb(void *ctx, int64_t id, const struct hist_event *ev)
     return 0;
 }
 
+static int details_cb(void *ctx, int64_t id, const struct hist_event *ev)
+{
+    (void)id;
+    snprintf((char *)ctx, 512, "%s", ev->details ? ev->details : "");
+    return 0;
+}
+
 static void events_of(const char *db, const char *kind, struct evs *out)
 {
     struct err e;
@@ -578,6 +585,78 @@ static void snapshot_23h_restore(void **state)
     range_stop(&s);
 }
 
+/* The engineer's day: the instructor turns the SIS's key to PROGRAM, the
+ * engineering workstation downloads a program over FC 90, the key goes back
+ * to RUN; the historian has both key changes, the mode changes and the
+ * download with the program's SHA-256. */
+static void keyswitch_and_download_events(void **state)
+{
+    (void)state;
+    const char *db = tu_tmp("eng.db");
+    struct server s;
+    const char *args[] = {"run", tu_path("plants/waterworks.yaml"), "--instance", "217",
+                          "--db", db, NULL};
+    range_start(&s, args);
+    struct tu_run st = ctl("217", "status", NULL);
+    assert_int_equal(st.status, 0);
+    json_error_t je;
+    json_t *j = json_loads(st.out, 0, &je);
+    tu_run_free(&st);
+    if (!j)
+        fail_msg("status is not JSON: %s", je.text);
+    char password[64] = "";
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(j, "devices"), i, d)
+        if (strcmp(json_string_value(json_object_get(d, "name")), "sis") == 0)
+            snprintf(password, sizeof password, "%s",
+                     json_string_value(json_object_get(d, "engineering_password")));
+    json_decref(j);
+    assert_true(password[0] != '\0');
+    /* in RUN the download is refused */
+    const char *dl[] = {"plc", "download", tu_path("programs/sis.st"), "--target",
+                        "127.0.217.11:502", "--password", password, NULL};
+    struct tu_run r = tu_icsrange_v(dl);
+    assert_int_not_equal(r.status, 0);
+    tu_run_free(&r);
+    const char *k1[] = {"ctl", "--instance", "217", "key", "sis", "program", NULL};
+    r = tu_icsrange_v(k1);
+    assert_int_equal(r.status, 0);
+    tu_run_free(&r);
+    r = tu_icsrange_v(dl);
+    if (r.status != 0)
+        fail_msg("download in PROGRAM: %s %s", clip(r.out), clip(r.err));
+    tu_run_free(&r);
+    const char *k2[] = {"ctl", "--instance", "217", "key", "sis", "run", NULL};
+    r = tu_icsrange_v(k2);
+    assert_int_equal(r.status, 0);
+    tu_run_free(&r);
+    sleep_ms(500);
+    range_stop(&s);
+
+    struct evs keys, dls, modes, refused;
+    events_of(db, HIST_EV_KEYSWITCH, &keys);
+    assert_int_equal(keys.n, 2);
+    TU_CONTAINS(keys.text[0], "RUN -> PROGRAM");
+    TU_CONTAINS(keys.text[1], "PROGRAM -> RUN");
+    events_of(db, HIST_EV_DOWNLOAD, &dls);
+    assert_int_equal(dls.n, 1);
+    events_of(db, HIST_EV_MODE, &modes);
+    assert_true(modes.n >= 2); /* stopped for the transfer, started again */
+    events_of(db, HIST_EV_REFUSED, &refused);
+    assert_true(refused.n >= 1);
+    /* the download's details carry the program's hash */
+    char hex[65];
+    sha256_file(tu_path("programs/sis.st"), hex);
+    struct err e;
+    struct hist *h = hist_open_ro(db, &e);
+    assert_non_null(h);
+    char det[512] = "";
+    assert_true(hist_events_each(h, HIST_EV_DOWNLOAD, 0, VT_NEVER, details_cb, det, &e) == 1);
+    hist_close(h, NULL);
+    TU_CONTAINS(det, hex);
+}
+
 /* ---- durability, instances ---- */
 
 static void kill9_historian(void **state)
@@ -757,6 +836,7 @@ int main(void)
         cmocka_unit_test_teardown(real_time_mbpoll_pcap, kill_servers),
         cmocka_unit_test_teardown(capture_syn_scan, kill_servers),
         cmocka_unit_test_teardown(snapshot_23h_restore, kill_servers),
+        cmocka_unit_test_teardown(keyswitch_and_download_events, kill_servers),
         cmocka_unit_test_teardown(kill9_historian, kill_servers),
         cmocka_unit_test_teardown(two_instances, kill_servers),
         cmocka_unit_test_teardown(bad_files, kill_servers),
