@@ -217,6 +217,16 @@ fail:
     return NULL;
 }
 
+void hmi_stop(struct hmi *h)
+{
+    if (h->task >= 0) {
+        sched_cancel(h->s, h->task);
+        h->task = -1;
+    }
+    for (size_t k = 0; k < h->ntargets; k++)
+        mb_client_disconnect(h->targets[k].c);
+}
+
 void hmi_free(struct hmi *h)
 {
     if (!h)

@@ -60,6 +60,10 @@ struct hmi *hmi_new(struct net *net, const struct hmi_config *c, hmi_log_fn log,
                     struct err *e);
 void hmi_free(struct hmi *h);
 
+/* Stops polling and closes every connection gracefully (FIN): the
+ * operator station shutting down. Requests still out are abandoned. */
+void hmi_stop(struct hmi *h);
+
 size_t hmi_ntargets(const struct hmi *h);
 /* Index of a target by name, or -1. */
 int hmi_find(const struct hmi *h, const char *name);

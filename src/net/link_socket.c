@@ -78,15 +78,19 @@ static void from_sockaddr(const struct sockaddr_storage *ss, struct net_addr *a)
     a->port = ntohs(sin->sin_port);
 }
 
-static void fill_addrs(struct sock_link *l)
+/* Returns 1 when the peer's address is known (a client that reset its
+ * connection before it was accepted has none any more). */
+static int fill_addrs(struct sock_link *l)
 {
     struct sockaddr_storage ss;
     int n = sizeof ss;
     if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &n) == 0)
         from_sockaddr(&ss, &l->base.local);
     n = sizeof ss;
-    if (uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&ss, &n) == 0)
-        from_sockaddr(&ss, &l->base.peer);
+    if (uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&ss, &n) != 0)
+        return 0;
+    from_sockaddr(&ss, &l->base.peer);
+    return 1;
 }
 
 static vtime_t enter(struct sock_net *n)
@@ -220,6 +224,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         link_emit_data(&l->base, (const uint8_t *)b->base, (size_t)nread);
     } else {
         tap_close(l, l->base.is_client ? TAP_TO_CLIENT : TAP_TO_SERVER, nread != UV_EOF, t);
+        /* after the peer's FIN, closing this side (finish) sends ours */
+        if (nread == UV_EOF)
+            tap_close(l, dir_out(l), 0, t);
         uv_read_stop(s);
         l->reading = 0;
         finish(l, nread == UV_EOF ? LINK_CLOSED_PEER : LINK_RESET_PEER);
@@ -372,8 +379,9 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&l->tcp, 1);
-    fill_addrs(l);
-    l->tapped = 1;
+    /* a connection its client already reset (a connect scan) has lost its
+     * peer's address: the tap cannot draw it (a live capture records it) */
+    l->tapped = fill_addrs(l);
     vtime_t t = enter(n);
     tap_open(l, t);
     ls->base.fn(ls->base.ctx, &l->base);

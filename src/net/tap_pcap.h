@@ -39,8 +39,11 @@
  *     frames are written in the order of the events, never reordered.
  *
  * What a SPAN port would also see but the tap does not report is absent: a
- * connect refused by the in-memory net (no SYN/RST), the second FIN of a
- * socket link (the socket net stops reading after a local close).
+ * connect refused by the in-memory net (no SYN/RST), the peer's FIN after
+ * a socket link closed first (the socket net stops reading after a local
+ * close; a link closed by its peer reports both FINs), a socket connection
+ * its client reset before the server accepted it (a connect scan: its
+ * address is gone by then), anything that never became a connection.
  *
  * Determinism: the file is a function of the event sequence, the start
  * and the seed only: identical events give byte-identical files. Flushing

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/csv.h"
@@ -994,9 +995,41 @@ static int run_real(struct range *r)
     return rtloop_run(r->loop, r->end);
 }
 
+/* Real time, at the end: the clock stops, the HMI closes its connections
+ * with FIN and the PLCs answer with theirs, as when an operator station
+ * shuts down, so the pcap ends with closed conversations. Waits at most
+ * 200 ms of wall time for the PLCs to see the HMI's connections close. */
+static void close_gracefully(struct range *r)
+{
+    rtloop_set_speed(r->loop, 0);
+    size_t before = 0, hmi_conns = 0;
+    for (size_t i = 0; i < r->spec.ndev; i++) {
+        struct range_dev *d = &r->spec.dev[i];
+        if (d->plc)
+            before += mb_server_nconnections(plc_device_server(d->plc));
+        if (d->hmi) {
+            hmi_conns += hmi_ntargets(d->hmi);
+            hmi_stop(d->hmi);
+        }
+    }
+    for (int i = 0; i < 200; i++) {
+        uv_run(rtloop_uv(r->loop), UV_RUN_NOWAIT);
+        size_t now_open = 0;
+        for (size_t k = 0; k < r->spec.ndev; k++)
+            if (r->spec.dev[k].plc)
+                now_open += mb_server_nconnections(plc_device_server(r->spec.dev[k].plc));
+        if (now_open + hmi_conns <= before)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int range_run(struct range *r, struct err *e)
 {
     int rc = r->o.fast ? run_fast(r) : run_real(r);
+    if (!r->o.fast && !r->restart_path)
+        close_gracefully(r);
     store_counters(r);
     if (r->hist && !r->write_failed && hist_commit(r->hist, &r->write_err) != 0)
         r->write_failed = 1;
