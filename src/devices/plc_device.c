@@ -9,7 +9,21 @@
 struct wire {
     const struct plant_wire *w;
     struct plc_slot slot;
+    double scale;          /* raw counts per SI unit (inputs), SI per count (outputs) */
+    double raw_min, raw_max; /* inputs: the raw range, ordered */
 };
+
+static struct wire wire_make(const struct plant_wire *w, struct plc_slot slot, int input)
+{
+    struct wire x = {w, slot, 0, 0, 0};
+    if (input)
+        x.scale = (w->raw_hi - w->raw_lo) / (w->eng_hi - w->eng_lo);
+    else
+        x.scale = (w->eng_hi - w->eng_lo) / (w->raw_hi - w->raw_lo);
+    x.raw_min = fmin(w->raw_lo, w->raw_hi);
+    x.raw_max = fmax(w->raw_lo, w->raw_hi);
+    return x;
+}
 
 struct plc_device {
     char *name;
@@ -41,21 +55,21 @@ static void read_inputs(void *ctx, struct plc_image *im, vtime_t now)
     if (d->rio)
         rio_inputs(d->rio, im);
     for (size_t i = 0; i < d->nin; i++) {
-        const struct plant_wire *w = d->in[i].w;
+        const struct wire *x = &d->in[i];
+        const struct plant_wire *w = x->w;
         double v = plant_port_read(d->plant, &w->port);
         uint64_t raw;
         if (w->port.is_bool) {
             raw = v != 0;
         } else {
-            double r = w->raw_lo + (v - w->eng_lo) / (w->eng_hi - w->eng_lo) * (w->raw_hi - w->raw_lo);
-            double lo = fmin(w->raw_lo, w->raw_hi), hi = fmax(w->raw_lo, w->raw_hi);
-            if (!(r >= lo))
-                r = lo;
-            if (r > hi)
-                r = hi;
+            double r = w->raw_lo + (v - w->eng_lo) * x->scale;
+            if (!(r >= x->raw_min))
+                r = x->raw_min;
+            if (r > x->raw_max)
+                r = x->raw_max;
             raw = (uint64_t)(r + 0.5);
         }
-        plc_slot_set(&d->in[i].slot, raw);
+        plc_slot_set(&x->slot, raw);
     }
 }
 
@@ -66,13 +80,14 @@ static void write_outputs(void *ctx, const struct plc_image *im, vtime_t now)
     if (d->rio)
         rio_outputs(d->rio, im);
     for (size_t i = 0; i < d->nout; i++) {
-        const struct plant_wire *w = d->out[i].w;
-        double raw = (double)plc_slot_get(&d->out[i].slot);
+        const struct wire *x = &d->out[i];
+        const struct plant_wire *w = x->w;
+        double raw = (double)plc_slot_get(&x->slot);
         double v;
         if (w->port.is_bool)
             v = raw != 0;
         else
-            v = w->eng_lo + (raw - w->raw_lo) / (w->raw_hi - w->raw_lo) * (w->eng_hi - w->eng_lo);
+            v = w->eng_lo + (raw - w->raw_lo) * x->scale;
         plant_port_write(d->plant, &w->port, v);
     }
     if (d->on_outputs)
@@ -116,9 +131,9 @@ static int bind_wires(struct plc_device *d, struct err *e)
                            locaddr_format(&w->addr, a, sizeof a));
         }
         if (w->addr.area == 'I')
-            d->in[d->nin++] = (struct wire){w, slot};
+            d->in[d->nin++] = wire_make(w, slot, 1);
         else
-            d->out[d->nout++] = (struct wire){w, slot};
+            d->out[d->nout++] = wire_make(w, slot, 0);
     }
     return 0;
 }

@@ -990,3 +990,8 @@ int hist_integrity_check(struct hist *h, struct err *e)
     sqlite3_finalize(st);
     return r;
 }
+
+const char *hist_sqlite_version(void)
+{
+    return sqlite3_libversion();
+}

@@ -252,6 +252,9 @@ int64_t hist_event_kinds_each(struct hist *h, hist_count_fn fn, void *ctx, struc
  * the first problem reported. */
 int hist_integrity_check(struct hist *h, struct err *e);
 
+/* The SQLite library's version ("3.40.1"), for reports. */
+const char *hist_sqlite_version(void);
+
 /* ---- export ---- */
 
 struct hist_export {

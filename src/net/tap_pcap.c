@@ -597,6 +597,11 @@ const struct net_tap *tapw_hooks(void)
 
 /* ---- the writer ---- */
 
+const char *tapw_libpcap_version(void)
+{
+    return pcap_lib_version();
+}
+
 void tapw_opts_default(struct tapw_opts *o)
 {
     o->seed = 1;

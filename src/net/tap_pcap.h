@@ -90,6 +90,9 @@ struct tapw_opts {
 /* Fills the defaults. */
 void tapw_opts_default(struct tapw_opts *o);
 
+/* libpcap's version text ("libpcap version 1.10.3 ..."), for reports. */
+const char *tapw_libpcap_version(void);
+
 /* Counters over the writer's life. */
 struct tapw_stats {
     uint64_t frames;          /* frames written (ARP included) */

@@ -193,15 +193,28 @@ static void outputs_off(struct plc *p)
         p->io.write_outputs(p->io_ctx, &p->image, sched_now(p->s));
 }
 
+/* A located variable's bytes: fixed sizes, so each copy is one load and
+ * one store (this runs for every variable twice a scan). */
+static inline void copy_sized(void *dst, const void *src, size_t n)
+{
+    switch (n) {
+    case 1: memcpy(dst, src, 1); break;
+    case 2: memcpy(dst, src, 2); break;
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    default: memcpy(dst, src, n); break;
+    }
+}
+
 static void copy_in(struct plc *p)
 {
     uint8_t *mem = st_vm_memory(p->vm);
     for (size_t i = 0; i < p->nloc; i++) {
         const struct binding *b = &p->loc[i];
         if (b->bytes)
-            memcpy(mem + b->offset, b->slot.p, b->bytes);
+            copy_sized(mem + b->offset, b->slot.p, b->bytes);
         else
-            mem[b->offset] = (uint8_t)plc_slot_get(&b->slot);
+            mem[b->offset] = (uint8_t)((*(const uint8_t *)b->slot.p >> b->slot.bit) & 1);
     }
 }
 
@@ -212,10 +225,12 @@ static void copy_out(struct plc *p)
         const struct binding *b = &p->loc[i];
         if (b->area == 'I')
             continue;
-        if (b->bytes)
-            memcpy(b->slot.p, mem + b->offset, b->bytes);
-        else
-            plc_slot_set(&b->slot, mem[b->offset] != 0);
+        if (b->bytes) {
+            copy_sized(b->slot.p, mem + b->offset, b->bytes);
+        } else {
+            uint8_t *byte = b->slot.p, mask = (uint8_t)(1u << b->slot.bit);
+            *byte = mem[b->offset] ? (uint8_t)(*byte | mask) : (uint8_t)(*byte & ~mask);
+        }
     }
 }
 

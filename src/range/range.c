@@ -1218,6 +1218,13 @@ json_t *range_meta(struct range *r)
 {
     json_t *o = json_object();
     json_object_set_new(o, "icsrange_version", json_string(ICSRANGE_VERSION));
+    json_t *libs = json_object();
+    json_object_set_new(libs, "sqlite", json_string(hist_sqlite_version()));
+    json_object_set_new(libs, "libpcap", json_string(tapw_libpcap_version()));
+    json_object_set_new(libs, "libuv", json_string(uv_version_string()));
+    json_object_set_new(libs, "jansson", json_string(JANSSON_VERSION));
+    json_object_set_new(libs, "libsodium", json_string(sodium_version_string()));
+    json_object_set_new(o, "library_versions", libs);
     json_object_set_new(o, "plant", json_string(plant_name(r->plant)));
     json_object_set_new(o, "plant_file", json_string(r->plant_path));
     json_object_set_new(o, "plant_sha256", json_string(r->plant_sha256));
