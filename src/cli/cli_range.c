@@ -73,6 +73,21 @@ static int parse_label(const char *s, struct range_label *l, char **store, struc
     return 0;
 }
 
+/* A duration > 0 for option `name`; prints the problem. Returns 0 or 2. */
+static int positive_duration(const char *name, const char *text, vtime_t *out)
+{
+    struct err e;
+    if (vt_parse_duration(text, out, &e) != 0) {
+        cli_error("%s %s: %s", name, text, e.msg);
+        return 2;
+    }
+    if (*out <= 0) {
+        cli_error("%s %s: must be > 0", name, text);
+        return 2;
+    }
+    return 0;
+}
+
 int cli_range_parse(struct cli_range *c, int argc, char **argv, int dataset, const char *usage)
 {
     static const struct option opts[] = {
@@ -130,9 +145,11 @@ int cli_range_parse(struct cli_range *c, int argc, char **argv, int dataset, con
     }
     optind = 1;
     opterr = 0;
-    int opt;
-    while ((opt = getopt_long(nargs, c->args, "h", opts, NULL)) != -1) {
-        const char *name = opt >= OPT_DURATION ? c->args[optind - 1] : "";
+    int opt, li = -1, given = 0;
+    while ((li = -1, opt = getopt_long(nargs, c->args, "h", opts, &li)) != -1) {
+        char name[64] = "";
+        if (li >= 0)
+            snprintf(name, sizeof name, "--%s", opts[li].name);
         int run_only = opt == OPT_FAST || opt == OPT_SPEED || opt == OPT_INSTANCE ||
                        opt == OPT_PAUSED || opt == OPT_PAUSE_AT || opt == OPT_SNAPSHOT_AT ||
                        opt == OPT_RESTORE || opt == OPT_PCAP || opt == OPT_CAPTURE ||
@@ -146,10 +163,8 @@ int cli_range_parse(struct cli_range *c, int argc, char **argv, int dataset, con
         }
         switch (opt) {
         case OPT_DURATION:
-            if (vt_parse_duration(optarg, &o->duration, &e) != 0 || o->duration <= 0) {
-                cli_error("--duration: %s", o->duration <= 0 ? "must be > 0" : e.msg);
+            if (positive_duration("--duration", optarg, &o->duration) != 0)
                 return 2;
-            }
             break;
         case OPT_FAST: o->fast = 1; break;
         case OPT_SPEED: {
@@ -184,10 +199,8 @@ int cli_range_parse(struct cli_range *c, int argc, char **argv, int dataset, con
         }
         case OPT_CSV: o->csv_path = optarg; break;
         case OPT_SAMPLE:
-            if (vt_parse_duration(optarg, &o->record_period, &e) != 0 || o->record_period <= 0) {
-                cli_error("--sample: %s", o->record_period <= 0 ? "must be > 0" : e.msg);
+            if (positive_duration("--sample", optarg, &o->record_period) != 0)
                 return 2;
-            }
             break;
         case OPT_SET: c->sets[c->nsets++] = optarg; break;
         case OPT_AT:
@@ -204,11 +217,8 @@ int cli_range_parse(struct cli_range *c, int argc, char **argv, int dataset, con
                 c->ats[c->nats].text = tab + 1;
                 c->nats++;
             } else {
-                if (vt_parse_duration(optarg, &o->snapshot_at, &e) != 0 || o->snapshot_at <= 0) {
-                    cli_error("--snapshot-at %s: %s", optarg,
-                              o->snapshot_at <= 0 ? "must be > 0" : e.msg);
+                if (positive_duration("--snapshot-at", optarg, &o->snapshot_at) != 0)
                     return 2;
-                }
                 o->snapshot_at_file = tab + 1;
             }
             break;
@@ -241,7 +251,10 @@ int cli_range_parse(struct cli_range *c, int argc, char **argv, int dataset, con
             break;
         case OPT_LOG_JSON: c->log_json = 1; break;
         case OPT_QUIET: c->level = LOGL_WARN; break;
-        case OPT_PLANT: o->plant_path = optarg; break;
+        case OPT_PLANT:
+            o->plant_path = optarg;
+            given = 1;
+            break;
         case OPT_OUT: c->out = optarg; break;
         case OPT_SCENARIO:
             cli_error("--scenario: scenario files are not supported yet; describe attacks "
@@ -252,7 +265,14 @@ int cli_range_parse(struct cli_range *c, int argc, char **argv, int dataset, con
             fputs(usage, stdout);
             return -1;
         default:
-            if (optopt >= OPT_DURATION)
+            li = -1;
+            for (int k = 0; opts[k].name; k++)
+                if (optopt && opts[k].val == optopt)
+                    li = k;
+            if (li >= 0 && opts[li].has_arg == no_argument)
+                cli_error("option '--%s' takes no value (see icsrange %s --help)",
+                          opts[li].name, dataset ? "dataset" : "run");
+            else if (optopt >= OPT_DURATION)
                 cli_error("option '%s' needs a value (see icsrange %s --help)",
                           c->args[optind - 1], dataset ? "dataset" : "run");
             else
@@ -261,10 +281,12 @@ int cli_range_parse(struct cli_range *c, int argc, char **argv, int dataset, con
             return 2;
         }
     }
-    int given = 0;
-    for (int i = 1; i < nargs; i++)
-        given |= strcmp(c->args[i], "--plant") == 0 || strncmp(c->args[i], "--plant=", 8) == 0;
     if (!dataset && optind < nargs) {
+        if (o->restore) {
+            cli_error("run: a snapshot carries its own plant file; give --restore FILE "
+                      "without '%s'", c->args[optind]);
+            return 2;
+        }
         o->plant_path = c->args[optind++];
         given = 1;
     }

@@ -100,8 +100,12 @@ int cmd_run(int argc, char **argv)
             fflush(stdout);
         }
         int run = range_run(r, &e);
+        int interrupted = run > 0 && o.fast;
         if (run > 0)
             run = 0; /* Ctrl-C: the usual way to stop a real-time range */
+        if (interrupted)
+            cli_error("interrupted at %gs of virtual time, before --duration: what was "
+                      "recorded is complete up to then", vt_to_sec(range_now(r)));
         const char *again = range_restart_requested(r);
         char *next = again ? strdup(again) : NULL;
         if (run != 0)
@@ -112,7 +116,7 @@ int cmd_run(int argc, char **argv)
         range_free(r);
         if (run != 0 || !next) {
             free(next);
-            rc = run != 0 ? 1 : 0;
+            rc = run != 0 ? 1 : interrupted ? 130 : 0;
             break;
         }
         /* ctl restore: the same options, continuing from the snapshot */

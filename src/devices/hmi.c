@@ -40,6 +40,7 @@ struct hmi {
     struct hmi_target_state *targets;
     size_t ntargets;
     int task;
+    int stopping;      /* hmi_stop: closing its own connections, nothing to log */
     hmi_log_fn log;
     void *log_ctx;
 };
@@ -47,7 +48,7 @@ struct hmi {
 static void hlog(struct hmi *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void hlog(struct hmi *h, const char *fmt, ...)
 {
-    if (!h->log)
+    if (!h->log || h->stopping)
         return;
     char msg[256];
     va_list ap;
@@ -217,8 +218,17 @@ fail:
     return NULL;
 }
 
+size_t hmi_nconnected(const struct hmi *h)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < h->ntargets; k++)
+        n += mb_client_connected(h->targets[k].c) != 0;
+    return n;
+}
+
 void hmi_stop(struct hmi *h)
 {
+    h->stopping = 1;
     if (h->task >= 0) {
         sched_cancel(h->s, h->task);
         h->task = -1;
@@ -360,6 +370,7 @@ int hmi_snap_load(struct hmi *h, struct snapr *r, const char *section, struct er
             return snapr_ok(r, e);
         }
         snapr_bytes_into(r, &t->view, sizeof t->view);
+        t->view.last_error[sizeof t->view.last_error - 1] = '\0'; /* a crafted file */
         uint64_t nb = snapr_u64(r);
         if (snapr_ok(r, e) != 0)
             return -1;

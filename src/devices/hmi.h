@@ -61,8 +61,11 @@ struct hmi *hmi_new(struct net *net, const struct hmi_config *c, hmi_log_fn log,
 void hmi_free(struct hmi *h);
 
 /* Stops polling and closes every connection gracefully (FIN): the
- * operator station shutting down. Requests still out are abandoned. */
+ * operator station shutting down. Requests still out are abandoned, and
+ * nothing more is logged. */
 void hmi_stop(struct hmi *h);
+/* Targets with an open connection. */
+size_t hmi_nconnected(const struct hmi *h);
 
 size_t hmi_ntargets(const struct hmi *h);
 /* Index of a target by name, or -1. */

@@ -30,12 +30,20 @@ struct sock_link {
     int tapped;      /* this side reports to the tap */
     int net_gone;    /* freed with the net: emit nothing */
     uv_shutdown_t shutdown;
+    /* after a local close: keep reading, for the tap, until the peer's FIN
+     * or FIN_WAIT_MS (the owner gets nothing more) */
+    int local_fin;
+    uv_timer_t fin_timer;
+    int fin_timer_on;
+    int handles;     /* libuv handles still open (tcp, fin_timer): freed at 0 */
     /* connect */
     uv_connect_t connect;
     net_connect_fn connect_fn;
     void *connect_ctx;
     enum link_close_reason close_why;
 };
+
+#define FIN_WAIT_MS 2000
 
 struct sock_listener {
     struct listener base;
@@ -154,6 +162,7 @@ static struct sock_link *link_alloc(struct sock_net *n, int is_client)
     l->net = n;
     uv_tcp_init(rtloop_uv(n->loop), &l->tcp);
     l->tcp.data = l;
+    l->handles = 1;
     l->next = n->links;
     if (n->links)
         n->links->prev = l;
@@ -175,6 +184,26 @@ static void link_unlist(struct sock_link *l)
     l->prev = l->next = NULL;
 }
 
+static void release(struct sock_link *l)
+{
+    if (--l->handles == 0)
+        free(l);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    release(h->data);
+}
+
+static void stop_fin_timer(struct sock_link *l)
+{
+    if (l->fin_timer_on) {
+        l->fin_timer_on = 0;
+        uv_timer_stop(&l->fin_timer);
+        uv_close((uv_handle_t *)&l->fin_timer, on_timer_closed);
+    }
+}
+
 /* The handle is closed: tell the owner (once) and free. */
 static void on_handle_closed(uv_handle_t *h)
 {
@@ -189,11 +218,12 @@ static void on_handle_closed(uv_handle_t *h)
             leave(n);
         }
     }
-    free(l);
+    release(l);
 }
 
 static void finish(struct sock_link *l, enum link_close_reason why)
 {
+    stop_fin_timer(l);
     if (uv_is_closing((uv_handle_t *)&l->tcp))
         return;
     l->close_why = why;
@@ -221,15 +251,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (nread > 0) {
         tap_data(l, l->base.is_client ? TAP_TO_CLIENT : TAP_TO_SERVER, (const uint8_t *)b->base,
                  (size_t)nread, t);
-        link_emit_data(&l->base, (const uint8_t *)b->base, (size_t)nread);
+        if (!l->local_fin) /* after link_close() the owner reads nothing more */
+            link_emit_data(&l->base, (const uint8_t *)b->base, (size_t)nread);
     } else {
         tap_close(l, l->base.is_client ? TAP_TO_CLIENT : TAP_TO_SERVER, nread != UV_EOF, t);
-        /* after the peer's FIN, closing this side (finish) sends ours */
-        if (nread == UV_EOF)
+        /* after the peer's FIN, closing this side (finish) sends ours,
+         * unless we closed first */
+        if (nread == UV_EOF && !l->local_fin)
             tap_close(l, dir_out(l), 0, t);
         uv_read_stop(s);
         l->reading = 0;
-        finish(l, nread == UV_EOF ? LINK_CLOSED_PEER : LINK_RESET_PEER);
+        finish(l, l->local_fin ? LINK_CLOSED_LOCAL
+                  : nread == UV_EOF ? LINK_CLOSED_PEER : LINK_RESET_PEER);
     }
     leave(n);
 }
@@ -303,20 +336,33 @@ static size_t sock_pending(const struct link *lb)
     return ((const struct sock_link *)lb)->pending;
 }
 
+static void on_fin_timeout(uv_timer_t *t)
+{
+    finish(t->data, LINK_CLOSED_LOCAL);
+}
+
+/* Our FIN is out. If we still read, wait (at most FIN_WAIT_MS) for the
+ * peer's, so that the tap draws the whole close; else close now. */
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
     struct sock_link *l = req->data;
-    (void)status;
-    finish(l, LINK_CLOSED_LOCAL);
+    if (status < 0 || !l->reading || uv_is_closing((uv_handle_t *)&l->tcp) ||
+        uv_timer_init(rtloop_uv(l->net->loop), &l->fin_timer) != 0) {
+        finish(l, LINK_CLOSED_LOCAL);
+        return;
+    }
+    l->fin_timer.data = l;
+    l->fin_timer_on = 1;
+    l->handles++;
+    uv_timer_start(&l->fin_timer, on_fin_timeout, FIN_WAIT_MS, 0);
 }
 
 static void sock_close(struct link *lb)
 {
     struct sock_link *l = (struct sock_link *)lb;
-    if (uv_is_closing((uv_handle_t *)&l->tcp))
+    if (uv_is_closing((uv_handle_t *)&l->tcp) || l->local_fin)
         return;
-    uv_read_stop((uv_stream_t *)&l->tcp);
-    l->reading = 0;
+    l->local_fin = 1;
     tap_close(l, dir_out(l), 0, sched_now(l->net->base.sched));
     l->shutdown.data = l;
     if (uv_shutdown(&l->shutdown, (uv_stream_t *)&l->tcp, on_shutdown) != 0)
@@ -328,6 +374,7 @@ static void sock_reset(struct link *lb)
     struct sock_link *l = (struct sock_link *)lb;
     if (uv_is_closing((uv_handle_t *)&l->tcp))
         return;
+    stop_fin_timer(l);
     tap_close(l, dir_out(l), 1, sched_now(l->net->base.sched));
     l->close_why = LINK_RESET_LOCAL;
     l->base.closing = 2;
@@ -458,8 +505,9 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&l->tcp, 1);
-    fill_addrs(l);
-    l->tapped = !is_our_listener(n, &l->base.peer);
+    /* the peer is whom we connected to, even if the server reset before
+     * getpeername (then nothing can be drawn: no phantom 0.0.0.0) */
+    l->tapped = fill_addrs(l) && !is_our_listener(n, &l->base.peer);
     tap_open(l, t);
     l->connect_fn(l->connect_ctx, &l->base, 0);
     start_reading(l);
@@ -473,6 +521,7 @@ static int sock_connect(struct net *nb, const struct net_addr *to, const struct 
     struct sock_link *l = link_alloc(n, 1);
     if (!l)
         return err_set(e, "out of memory");
+    l->base.peer = *to;
     l->connect_fn = fn;
     l->connect_ctx = ctx;
     l->connect.data = l;
@@ -509,6 +558,7 @@ static void sock_free(struct net *nb)
         struct sock_link *next = l->next;
         l->net_gone = 1;
         l->done = 1;
+        stop_fin_timer(l);
         if (!uv_is_closing((uv_handle_t *)&l->tcp))
             uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
         l = next;

@@ -597,6 +597,11 @@ const struct net_tap *tapw_hooks(void)
 
 /* ---- the writer ---- */
 
+void tapw_settle(struct tapw *w, vtime_t t)
+{
+    pay_acks(w, t);
+}
+
 const char *tapw_libpcap_version(void)
 {
     return pcap_lib_version();

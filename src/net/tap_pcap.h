@@ -27,8 +27,8 @@
  *     carries the acknowledgement (a Modbus response acknowledges its
  *     request), or a pure ACK goes out `delack` (40 ms) after the data if
  *     it has nothing to send by then (written when the tap's next event,
- *     on any connection, reaches that time; one still pending when the
- *     writer is freed is not written, as a capture stopped then would not
+ *     on any connection, reaches that time, or tapw_settle() does; one due
+ *     after the capture's end is not written, as a capture stopped then would not
  *     have it). `delack` 0 acknowledges every tap event at once. A
  *     FIN (FIN,ACK) for each graceful close the tap reports, acknowledged
  *     at once by the other side; a RST (RST,ACK) for a reset. Bytes or a
@@ -123,6 +123,10 @@ const struct net_tap *tapw_hooks(void);
 /* Writes everything buffered to the file. Returns 0, or -1 with "PATH:
  * why" in `e` if this or any earlier write failed (the error sticks). */
 int tapw_flush(struct tapw *w, struct err *e);
+
+/* The capture has reached virtual time t (the run's end): writes the
+ * delayed ACKs due by then. */
+void tapw_settle(struct tapw *w, vtime_t t);
 
 /* Real-time mode: flushes the writer every flush_ms (TAPW_FLUSH_INTERVAL;
  * else 100 ms) of wall time while frames are waiting, from a timer on the

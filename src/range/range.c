@@ -270,7 +270,7 @@ static int parse_operator_write(struct range *r, const char *text, struct range_
         target[dot - t] = '\0';
         int ti = hmi_find(d->hmi, target);
         if (ti < 0)
-            return err_set(e, "%s: the HMI '%s' has no target '%s'", text, d->name, target);
+            return err_set(e, "the HMI '%s' has no target '%s'", d->name, target);
         const char *reg = dot + 1;
         int coil;
         if (strncmp(reg, "hr", 2) == 0) {
@@ -282,16 +282,25 @@ static int parse_operator_write(struct range *r, const char *text, struct range_
         } else {
             break;
         }
+        if (*reg < '0' || *reg > '9')
+            break;
         char *end;
         errno = 0;
         unsigned long a = strtoul(reg, &end, 10);
-        if (end == reg || *end != '=' || a > 65535)
+        if (*end != '=')
             break;
+        if (errno || a > 65535)
+            return err_set(e, "the address is 0 to 65535");
         const char *vs = end + 1;
-        long v = strtol(vs, &end, 0);
-        if (end == vs || *end || errno || v < (coil ? 0 : -32768) || v > (coil ? 1 : 65535))
-            return err_set(e, "%s: value out of range (%s)", text,
-                           coil ? "0 or 1" : "-32768 to 65535");
+        int neg = *vs == '-';
+        const char *digits = vs + neg;
+        if (*digits < '0' || *digits > '9')
+            return err_set(e, "the value '%s' is not a whole number", vs);
+        long v = strtol(vs, &end, 10);
+        if (*end)
+            return err_set(e, "the value '%s' is not a whole number", vs);
+        if (errno || v < (coil ? 0 : -32768) || v > (coil ? 1 : 65535))
+            return err_set(e, "value out of range (%s)", coil ? "0 or 1" : "-32768 to 65535");
         in->hmi = (int)i;
         in->target = (size_t)ti;
         in->coil = coil;
@@ -303,8 +312,8 @@ static int parse_operator_write(struct range *r, const char *text, struct range_
         size_t n = strlen(r->spec.dev[i].name);
         if (r->spec.dev[i].kind == RK_HMI && strncmp(text, r->spec.dev[i].name, n) == 0 &&
             text[n] == '.')
-            return err_set(e, "%s: an operator write is HMI.TARGET.hrN=VALUE or "
-                           "HMI.TARGET.coilN=0|1 (%s.plc.hr1026=600)", text, r->spec.dev[i].name);
+            return err_set(e, "an operator write is HMI.TARGET.hrN=VALUE or "
+                           "HMI.TARGET.coilN=0|1 (%s.plc.hr1026=600)", r->spec.dev[i].name);
     }
     return 0;
 }
@@ -404,6 +413,12 @@ static int build_plc(struct range *r, struct range_dev *d, struct err *e)
     c.server.running = 1;
     char pw[33];
     if (d->password_mode == 0) {
+        const char *saved = r->saved ? range_snap_password(r->saved, d->name) : NULL;
+        if (!d->password && saved) {
+            d->password = strdup(saved);
+            if (!d->password)
+                return err_set(e, "out of memory");
+        }
         if (!d->password) {
             unsigned char raw[8];
             randombytes_buf(raw, sizeof raw);
@@ -509,6 +524,17 @@ static int open_recording(struct range *r, struct err *e)
         free(cols);
         if (!r->hist)
             return -1;
+        vtime_t first_t, last_t;
+        int span = hist_sample_span(r->hist, &first_t, &last_t, e);
+        if (span < 0)
+            return -1;
+        if (span == 1 && last_t >= (sched_now(r->s) + per - 1) / per * per) {
+            char a[32], b[32];
+            return err_set(e, "%s already holds samples up to %s; this run records from %s "
+                           "(use a new file, or restore a later snapshot)", r->o.db_path,
+                           vt_format_duration(last_t, a, sizeof a),
+                           vt_format_duration(sched_now(r->s), b, sizeof b));
+        }
         if (hist_meta_set(r->hist, HIST_META_PLANT, plant_name(r->plant), e) != 0 ||
             hist_meta_set_int(r->hist, HIST_META_START, plant_start_unix_ns(r->plant), e) != 0 ||
             hist_meta_set_int(r->hist, HIST_META_PERIOD, per, e) != 0 ||
@@ -926,6 +952,13 @@ static void on_poll_timer(uv_timer_t *t)
         rtloop_stop(r->loop);
 }
 
+static void on_pause_at(void *ctx)
+{
+    struct range *r = ctx;
+    r->paused = 1;
+    range_log(r, LOGL_INFO, "paused at the requested instant");
+}
+
 static void on_snapshot_at(void *ctx)
 {
     struct range *r = ctx;
@@ -936,15 +969,9 @@ static void on_snapshot_at(void *ctx)
     if (!r->paused)
         rtloop_set_speed(r->loop, r->speed);
     if (r->o.pause_at > r->o.snapshot_at)
-        rtloop_pause_at(r->loop, r->o.pause_at, NULL, NULL);
+        rtloop_pause_at(r->loop, r->o.pause_at, on_pause_at, r);
 }
 
-static void on_pause_at(void *ctx)
-{
-    struct range *r = ctx;
-    r->paused = 1;
-    range_log(r, LOGL_INFO, "paused at the requested instant");
-}
 
 static int run_fast(struct range *r)
 {
@@ -1008,10 +1035,12 @@ static void close_gracefully(struct range *r)
         if (d->plc)
             before += mb_server_nconnections(plc_device_server(d->plc));
         if (d->hmi) {
-            hmi_conns += hmi_ntargets(d->hmi);
+            hmi_conns += hmi_nconnected(d->hmi);
             hmi_stop(d->hmi);
         }
     }
+    if (hmi_conns > before)
+        hmi_conns = before;
     for (int i = 0; i < 200; i++) {
         uv_run(rtloop_uv(r->loop), UV_RUN_NOWAIT);
         size_t now_open = 0;
@@ -1028,8 +1057,8 @@ static void close_gracefully(struct range *r)
 int range_run(struct range *r, struct err *e)
 {
     int rc = r->o.fast ? run_fast(r) : run_real(r);
-    if (!r->o.fast && !r->restart_path)
-        close_gracefully(r);
+    if (!r->o.fast)
+        close_gracefully(r); /* also before a ctl restore: the old recording ends cleanly */
     store_counters(r);
     if (r->hist && !r->write_failed && hist_commit(r->hist, &r->write_err) != 0)
         r->write_failed = 1;
@@ -1039,8 +1068,11 @@ int range_run(struct range *r, struct err *e)
         if (csvw_close(w, e) != 0)
             return err_prefix(e, "%s", r->o.csv_path);
     }
-    if (r->tap && tapw_flush(r->tap, e) != 0)
-        return -1;
+    if (r->tap) {
+        tapw_settle(r->tap, sched_now(r->s));
+        if (tapw_flush(r->tap, e) != 0)
+            return -1;
+    }
     if (r->write_failed) {
         *e = r->write_err;
         return -1;

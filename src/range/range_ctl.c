@@ -62,7 +62,11 @@ json_t *range_ctl_handle(void *ctx, json_t *req)
         if (range_snap_open(file, &s, &e) != 0)
             return fail("%s", e.msg);
         double t = vt_to_sec(s.t);
+        vtime_t at = s.t;
         range_snap_close(&s);
+        if (r->end != VT_NEVER && at >= r->end)
+            return fail("restore: the snapshot was taken at or after this run's end (%s); "
+                        "run without --duration to restore it", file);
         char *dup = strdup(file);
         if (!dup)
             return NULL;

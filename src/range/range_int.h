@@ -166,6 +166,7 @@ struct range_saved_dev {
     size_t program_len;
     uint32_t nalarms;
     uint8_t alarm_last[RANGE_MAX_ALARMS];
+    const char *password;  /* a random engineering password it drew, or NULL */
 };
 struct range_saved {
     struct snapr *rd;
@@ -189,6 +190,8 @@ int range_snap_open(const char *path, struct range_saved *out, struct err *e);
 int range_snap_read(struct snapr *rd, struct range_saved *out, struct err *e);
 void range_snap_close(struct range_saved *s);
 const char *range_snap_program(void *ctx, const char *device, size_t *len);
+/* The random engineering password a device drew, or NULL. */
+const char *range_snap_password(const struct range_saved *s, const char *device);
 /* After every module is built: restores their state. */
 int range_snap_restore(struct range *r, struct range_saved *s, struct err *e);
 

@@ -16,7 +16,7 @@
 
 #include "range/range_int.h"
 
-#define RANGE_SNAP_TAG "icsrange-range-1"
+#define RANGE_SNAP_TAG "icsrange-range-2"
 
 int range_snap_save(struct range *r, const char *path, struct err *e)
 {
@@ -47,6 +47,9 @@ int range_snap_save(struct range *r, const char *path, struct err *e)
         snapw_u32(w, (uint32_t)d->nalarms);
         for (size_t k = 0; k < d->nalarms; k++)
             snapw_u8(w, (uint8_t)d->alarms[k].last);
+        /* the engineering password a random setting drew: a trainee who
+         * learned it keeps it across a restore */
+        snapw_str(w, d->password_mode == 0 ? d->password : NULL);
     }
     snapw_u32(w, (uint32_t)r->ninjects);
     for (size_t i = 0; i < r->ninjects; i++) {
@@ -135,6 +138,9 @@ int range_snap_read(struct snapr *rd, struct range_saved *s, struct err *e)
         }
         for (uint32_t k = 0; k < d->nalarms; k++)
             d->alarm_last[k] = snapr_u8(rd);
+        d->password = snapr_str(rd);
+        if (d->password && (!d->password[0] || strlen(d->password) > 64))
+            snapr_fail(rd, "device %u: a password of %zu bytes", i, strlen(d->password));
         s->ndev++;
     }
     n = snapr_u32(rd);
@@ -197,6 +203,14 @@ void range_snap_close(struct range_saved *s)
     memset(s, 0, sizeof *s);
 }
 
+const char *range_snap_password(const struct range_saved *s, const char *device)
+{
+    for (size_t i = 0; i < s->ndev; i++)
+        if (s->dev[i].name && strcmp(s->dev[i].name, device) == 0)
+            return s->dev[i].password;
+    return NULL;
+}
+
 const char *range_snap_program(void *ctx, const char *device, size_t *len)
 {
     const struct range_saved *s = ctx;
@@ -234,6 +248,6 @@ int range_snap_restore(struct range *r, struct range_saved *s, struct err *e)
             return -1;
     for (size_t i = 0; i < s->ninjects; i++)
         if (range_add_inject(r, s->inject_when[i], s->inject_text[i], e) != 0)
-            return -1;
+            return err_prefix(e, "the snapshot's inject '%s'", s->inject_text[i]);
     return 0;
 }

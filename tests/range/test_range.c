@@ -436,6 +436,45 @@ static void real_time_mbpoll_pcap(void **state)
     tu_run_free(&t);
 }
 
+/* The PLC closes an idle connection itself (60 s of virtual time without a
+ * request; at x60, a second): the pcap holds its FIN and the client's. */
+static void server_close_in_pcap(void **state)
+{
+    (void)state;
+    if (!have("tshark"))
+        TU_SKIP("tshark (Debian package tshark)");
+    struct server s;
+    const char *pcap = tu_tmp("idle.pcap");
+    const char *args[] = {"run", tu_path("plants/waterworks.yaml"), "--instance", "218",
+                          "--speed", "60", "--pcap", pcap, NULL};
+    range_start(&s, args);
+    const char *py[] = {"/usr/bin/python3", "-c",
+                        "import socket\n"
+                        "s = socket.create_connection(('127.0.218.10', 502))\n"
+                        "s.settimeout(10)\n"
+                        "print(s.getsockname()[1], len(s.recv(10)))\n"
+                        "s.close()\n",
+                        NULL};
+    struct tu_run t = tu_exec(py);
+    if (t.status != 0)
+        fail_msg("the idle client: %s %s", clip(t.out), clip(t.err));
+    int port = 0, got = -1;
+    assert_int_equal(sscanf(t.out, "%d %d", &port, &got), 2);
+    assert_int_equal(got, 0); /* EOF: the server closed */
+    tu_run_free(&t);
+    sleep_ms(300);
+    range_stop(&s);
+    char filter[96];
+    snprintf(filter, sizeof filter, "tcp.port == %d && tcp.flags.fin == 1", port);
+    const char *q[] = {"tshark", "-n", "-r", pcap, "-Y", filter, "-T", "fields", "-e", "ip.src",
+                       NULL};
+    t = tu_exec(q);
+    assert_int_equal(t.status, 0);
+    /* the server's FIN first, then the client's */
+    assert_string_equal(t.out, "127.0.218.10\n127.0.0.1\n");
+    tu_run_free(&t);
+}
+
 /* As root, --capture records the real traffic with libpcap: a SYN scan
  * that never completes a handshake is in the file, which the tap could
  * not draw. */
@@ -480,6 +519,26 @@ static void capture_syn_scan(void **state)
     tu_run_free(&t);
 }
 
+/* A device's engineering password from `ctl status`. */
+static void password_of(const char *instance, const char *device, char out[64])
+{
+    struct tu_run st = ctl(instance, "status", NULL);
+    assert_int_equal(st.status, 0);
+    json_error_t je;
+    json_t *j = json_loads(st.out, 0, &je);
+    tu_run_free(&st);
+    if (!j)
+        fail_msg("status is not JSON: %s", je.text);
+    out[0] = '\0';
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(j, "devices"), i, d)
+        if (strcmp(json_string_value(json_object_get(d, "name")), device) == 0)
+            snprintf(out, 64, "%s", json_string_value(json_object_get(d, "engineering_password")));
+    json_decref(j);
+    assert_true(out[0] != '\0');
+}
+
 /* ---- snapshots ---- */
 
 static char *csv_lines_from(const char *path, const char *from_ts)
@@ -515,6 +574,8 @@ static void snapshot_23h_restore(void **state)
     if (m.status != 0 || !strstr(m.out, "Written 1 references"))
         fail_msg("mbpoll write failed:\n%s\n%s", clip(m.out), clip(m.err));
     tu_run_free(&m);
+    char pw0[64], pw1[64];
+    password_of("212", "plc", pw0);
     struct tu_run st = ctl("212", "snapshot", s0);
     if (st.status != 0)
         fail_msg("ctl snapshot: %s %s", clip(st.out), clip(st.err));
@@ -575,6 +636,9 @@ static void snapshot_23h_restore(void **state)
     st = ctl("212", "status", NULL);
     TU_CONTAINS(st.out, "\"time\": \"2026-03-02T23:00:00.000Z\"");
     tu_run_free(&st);
+    /* the random engineering password the first range drew is still the one */
+    password_of("212", "plc", pw1);
+    assert_string_equal(pw0, pw1);
     /* ctl restore: the running range goes back to the first snapshot */
     st = ctl("212", "restore", s0);
     assert_int_equal(st.status, 0);
@@ -608,22 +672,8 @@ static void keyswitch_and_download_events(void **state)
     const char *args[] = {"run", tu_path("plants/waterworks.yaml"), "--instance", "217",
                           "--db", db, NULL};
     range_start(&s, args);
-    struct tu_run st = ctl("217", "status", NULL);
-    assert_int_equal(st.status, 0);
-    json_error_t je;
-    json_t *j = json_loads(st.out, 0, &je);
-    tu_run_free(&st);
-    if (!j)
-        fail_msg("status is not JSON: %s", je.text);
-    char password[64] = "";
-    size_t i;
-    json_t *d;
-    json_array_foreach(json_object_get(j, "devices"), i, d)
-        if (strcmp(json_string_value(json_object_get(d, "name")), "sis") == 0)
-            snprintf(password, sizeof password, "%s",
-                     json_string_value(json_object_get(d, "engineering_password")));
-    json_decref(j);
-    assert_true(password[0] != '\0');
+    char password[64];
+    password_of("217", "sis", password);
     /* in RUN the download is refused */
     const char *dl[] = {"plc", "download", tu_path("programs/sis.st"), "--target",
                         "127.0.217.11:502", "--password", password, NULL};
@@ -845,6 +895,7 @@ int main(void)
         cmocka_unit_test_teardown(dataset_determinism, kill_servers),
         cmocka_unit_test_teardown(dataset_pcap_tshark, kill_servers),
         cmocka_unit_test_teardown(real_time_mbpoll_pcap, kill_servers),
+        cmocka_unit_test_teardown(server_close_in_pcap, kill_servers),
         cmocka_unit_test_teardown(capture_syn_scan, kill_servers),
         cmocka_unit_test_teardown(snapshot_23h_restore, kill_servers),
         cmocka_unit_test_teardown(keyswitch_and_download_events, kill_servers),
