@@ -636,6 +636,17 @@ static char *tshark(const char *arg, ...)
     return out;
 }
 
+/* tshark reads the file with checksums checked: no malformed frame, no
+ * expert error. */
+static void assert_tshark_clean(const char *path)
+{
+    char *bad = tshark("-r", path, "-n", "-o", "tcp.check_checksum:TRUE", "-Y",
+                       "_ws.malformed || _ws.expert.severity == error", NULL);
+    if (count_lines(bad))
+        fail_msg("tshark finds errors:\n%.800s", bad);
+    free(bad);
+}
+
 /* Counts of one section of `tshark -z expert` ("Errors", "Warnings"). */
 static long expert_count(const char *text, const char *section)
 {
@@ -1096,11 +1107,7 @@ static void after_reset(void **state)
     }
     assert_int_equal(k, 9);
     free(out);
-    char *bad = tshark("-r", p, "-n", "-o", "tcp.check_checksum:TRUE", "-Y",
-                       "_ws.malformed || _ws.expert.severity == error", NULL);
-    if (count_lines(bad))
-        fail_msg("tshark finds errors:\n%.800s", bad);
-    free(bad);
+    assert_tshark_clean(p);
 }
 
 /* Delayed ACKs, as a Linux receiver: a request answered within 40 ms is
@@ -1151,11 +1158,7 @@ static void delayed_acks(void **state)
     }
     assert_int_equal(k, 10);
     free(out);
-    char *bad = tshark("-r", p, "-n", "-o", "tcp.check_checksum:TRUE", "-Y",
-                       "_ws.malformed || _ws.expert.severity == error", NULL);
-    if (count_lines(bad))
-        fail_msg("tshark finds errors:\n%.800s", bad);
-    free(bad);
+    assert_tshark_clean(p);
 }
 
 /* 3000 connections from 3000 hosts to 3 servers: the tables grow, our

@@ -142,6 +142,19 @@ static void fast_end_to_end(void **state)
     events_of(db, HIST_EV_SIS_TRIP, &trip);
     assert_int_equal(trip.n, 1);
     TU_CONTAINS(trip.text[0], "high-high level trip");
+    /* the counters the historian keeps: the two writes, served and sent */
+    struct err e;
+    struct hist *h = hist_open_ro(db, &e);
+    if (!h)
+        fail_msg("%s", e.msg);
+    int64_t served = -1, sent = -1, polls = -1;
+    assert_int_equal(hist_counter_get(h, "servers.plc.fc6", &served, &e), 1);
+    assert_int_equal(hist_counter_get(h, "clients.hmi->plc.fc6", &sent, &e), 1);
+    assert_int_equal(hist_counter_get(h, "clients.hmi->plc.fc4", &polls, &e), 1);
+    hist_close(h, NULL);
+    assert_int_equal(served, 2);
+    assert_int_equal(sent, 2);
+    assert_true(polls >= 1800 && polls <= 1801); /* one input-register read a second */
 }
 
 /* A sensor offset injected at 5 min: the PLC holds what LT-101 reports at
