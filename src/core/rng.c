@@ -28,25 +28,6 @@ void rng_init(struct rng *r, uint64_t seed, const char *name)
         r->s[i] = splitmix64(&x);
 }
 
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-uint64_t rng_next(struct rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
 double rng_uniform(struct rng *r)
 {
     return (double)(rng_next(r) >> 11) * 0x1.0p-53;
@@ -58,7 +39,9 @@ double rng_uniform(struct rng *r)
 #define ZN 128
 #define ZR 3.442619855899
 #define ZV 9.91256303526217e-3
-static double zx[ZN + 1], zf[ZN + 1];
+double rng_zig_x_[ZN + 1];
+#define zx rng_zig_x_
+static double zf[ZN + 1];
 static int z_ready;
 
 static void zig_init(void)
@@ -73,12 +56,14 @@ static void zig_init(void)
     z_ready = 1;
 }
 
-double rng_normal(struct rng *r)
+/* The rest of the ziggurat for a draw `b` that missed the rectangle of its
+ * strip (1.2 % of draws), and the first draw of the process (the tables are
+ * built then). Out of line, so the common path makes no calls. */
+double rng_normal_slow_(struct rng *r, uint64_t b)
 {
     if (!z_ready)
         zig_init();
     for (;;) {
-        uint64_t b = rng_next(r);
         int i = (int)(b & (ZN - 1));
         double sign = (b & ZN) ? -1.0 : 1.0;
         double u = (double)(b >> 11) * 0x1.0p-53;
@@ -97,5 +82,7 @@ double rng_normal(struct rng *r)
         double y = zf[i] + rng_uniform(r) * (zf[i + 1] - zf[i]);
         if (y < exp(-0.5 * x * x))
             return sign * x;
+        b = rng_next(r);
     }
 }
+

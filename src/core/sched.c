@@ -1,9 +1,16 @@
 /* sched.c — binary-heap scheduler on the virtual clock (see sched.h).
  *
- * Tasks live in a table of slots; the heap holds (time, prio, seq, slot,
- * generation). A cancelled task's heap entry is dropped lazily when it
+ * Tasks live in a table of slots; the heap holds (time, key, slot,
+ * generation), the key being the priority and the creation sequence number
+ * in one integer. A cancelled task's heap entry is dropped lazily when it
  * reaches the top, recognised by a generation mismatch. Periodic tasks keep
  * their creation sequence number, so ties always break the same way.
+ *
+ * While a one-shot task runs, its entry at the top is a hole: a task added
+ * meanwhile (a model rescheduling itself) takes the hole with one sift
+ * down instead of a pop and a push; an unfilled hole is popped after the
+ * task returns. Readers of the top (sched_next, sched_horizon) look past
+ * the hole to its children.
  */
 #include "core/sched.h"
 
@@ -22,11 +29,14 @@ struct task {
 
 struct entry {
     vtime_t time;
-    int prio;
+    uint64_t key;   /* (prio + 2^15) << 48 | seq: priority, then creation */
     uint32_t slot;
     uint32_t gen;
-    uint64_t seq;
 };
+
+#define PRIO_MIN (-32768)
+#define PRIO_MAX 32767
+#define SEQ_BITS 48
 
 struct sched {
     vtime_t now;
@@ -38,6 +48,7 @@ struct sched {
     size_t nheap, cap_heap;
     uint64_t next_seq;
     int halted;
+    int hole;       /* heap[0] is free: a one-shot task is running */
     vtime_t until;  /* bound of the running sched_run_until() */
 };
 
@@ -61,11 +72,12 @@ void sched_free(struct sched *s)
 
 static inline int entry_before(const struct entry *a, const struct entry *b)
 {
-    if (a->time != b->time)
-        return a->time < b->time;
-    if (a->prio != b->prio)
-        return a->prio < b->prio;
-    return a->seq < b->seq;
+    return a->time < b->time || (a->time == b->time && a->key < b->key);
+}
+
+static inline uint64_t entry_key(int prio, uint64_t seq)
+{
+    return ((uint64_t)(prio - PRIO_MIN) << SEQ_BITS) | (seq & ((1ULL << SEQ_BITS) - 1));
 }
 
 static void sift_up(struct entry *h, size_t i)
@@ -100,6 +112,12 @@ static void sift_down(struct entry *h, size_t n, size_t i)
 
 static int heap_push(struct sched *s, struct entry e)
 {
+    if (s->hole) {
+        s->hole = 0;
+        s->heap[0] = e;
+        sift_down(s->heap, s->nheap, 0);
+        return 0;
+    }
     if (s->nheap == s->cap_heap) {
         size_t cap = s->cap_heap ? 2 * s->cap_heap : 32;
         struct entry *h = realloc(s->heap, cap * sizeof *h);
@@ -118,6 +136,27 @@ static void heap_pop(struct sched *s)
     s->heap[0] = s->heap[--s->nheap];
     if (s->nheap)
         sift_down(s->heap, s->nheap, 0);
+}
+
+/* Pops an unfilled hole. */
+static void fill_hole(struct sched *s)
+{
+    if (s->hole) {
+        s->hole = 0;
+        heap_pop(s);
+    }
+}
+
+/* The earliest entry (past a hole), or NULL. */
+static const struct entry *heap_top(const struct sched *s)
+{
+    if (!s->hole)
+        return s->nheap ? &s->heap[0] : NULL;
+    const struct entry *t = NULL;
+    for (size_t i = 1; i <= 2 && i < s->nheap; i++)
+        if (!t || entry_before(&s->heap[i], t))
+            t = &s->heap[i];
+    return t;
 }
 
 static int slot_new(struct sched *s, uint32_t *slot)
@@ -156,7 +195,7 @@ static void slot_release(struct sched *s, uint32_t slot)
 static int add_task(struct sched *s, vtime_t when, vtime_t period, int prio,
                     sched_fn fn, void *ctx)
 {
-    if (!fn || period < 0 || when == VT_NEVER)
+    if (!fn || period < 0 || when == VT_NEVER || prio < PRIO_MIN || prio > PRIO_MAX)
         return -1;
     if (when < s->now)
         when = s->now;
@@ -170,7 +209,7 @@ static int add_task(struct sched *s, vtime_t when, vtime_t period, int prio,
     t->prio = prio;
     t->live = 1;
     t->seq = s->next_seq++;
-    struct entry e = {when, prio, slot, t->gen, t->seq};
+    struct entry e = {when, entry_key(prio, t->seq), slot, t->gen};
     if (heap_push(s, e)) {
         slot_release(s, slot);
         return -1;
@@ -216,12 +255,14 @@ vtime_t sched_next(const struct sched *s)
 {
     /* The top may be a cancelled entry; that only makes the answer early,
      * which is harmless for pacing. */
-    return s->nheap ? s->heap[0].time : VT_NEVER;
+    const struct entry *t = heap_top(s);
+    return t ? t->time : VT_NEVER;
 }
 
 size_t sched_run_until(struct sched *s, vtime_t until)
 {
     size_t ran = 0;
+    fill_hole(s); /* called from a running one-shot task */
     s->halted = 0;
     s->until = until;
     while (s->nheap && s->heap[0].time <= until) {
@@ -239,10 +280,11 @@ size_t sched_run_until(struct sched *s, vtime_t until)
             s->heap[0].time = e.time + t->period;
             sift_down(s->heap, s->nheap, 0);
         } else {
-            heap_pop(s);
+            s->hole = 1;
             slot_release(s, e.slot);
         }
         fn(ctx, e.time); /* may add tasks: `t` is not used after this */
+        fill_hole(s);
         ran++;
         if (s->halted)
             return ran;
@@ -254,7 +296,8 @@ size_t sched_run_until(struct sched *s, vtime_t until)
 
 vtime_t sched_horizon(const struct sched *s)
 {
-    vtime_t h = s->nheap ? s->heap[0].time : VT_NEVER;
+    const struct entry *t = heap_top(s);
+    vtime_t h = t ? t->time : VT_NEVER;
     return h < s->until ? h : s->until;
 }
 
@@ -268,7 +311,7 @@ vtime_t sched_task_next(const struct sched *s, int id)
     if (id < 0 || (size_t)id >= s->ntasks || !s->tasks[id].live)
         return VT_NEVER;
     const struct task *t = &s->tasks[id];
-    for (size_t i = 0; i < s->nheap; i++)
+    for (size_t i = s->hole; i < s->nheap; i++)
         if (s->heap[i].slot == (uint32_t)id && s->heap[i].gen == t->gen)
             return s->heap[i].time;
     return VT_NEVER;

@@ -38,8 +38,9 @@ struct sched *sched_new(void);
 void sched_free(struct sched *s);
 
 /* Runs `fn(ctx, t)` at t = first, first + period, ... until cancelled.
- * `first` earlier than now is moved to now; period must be > 0.
- * Returns a task id >= 0, or -1 (bad period or out of memory). */
+ * `first` earlier than now is moved to now; period must be > 0; prio
+ * within -32768 .. 32767 (lower runs first).
+ * Returns a task id >= 0, or -1 (bad period or prio, or out of memory). */
 int sched_every(struct sched *s, vtime_t first, vtime_t period, int prio,
                 sched_fn fn, void *ctx);
 

@@ -150,6 +150,12 @@ int vt_parse_iso(const char *s, int64_t *unix_ns, struct err *e)
     return 0;
 }
 
+static void put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
 int vt_format_iso(int64_t unix_ns, int decimals, char *buf, size_t len)
 {
     int64_t secs = unix_ns / 1000000000;
@@ -158,13 +164,53 @@ int vt_format_iso(int64_t unix_ns, int decimals, char *buf, size_t len)
         frac += 1000000000;
         secs--;
     }
+    if (decimals > 9)
+        decimals = 9;
+    /* years 0000-9999 into a buffer of room: digits by hand (the civil date
+     * of a day count, after H. Hinnant's days_from_civil inverse); others
+     * through gmtime_r and snprintf */
+    if (len >= 32 && secs >= -62167219200LL && secs < 253402300800LL) {
+        int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+        int sod = (int)(secs - days * 86400);
+        int64_t z = days + 719468;
+        int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+        int doe = (int)(z - era * 146097);
+        int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        int mp = (5 * doy + 2) / 153;
+        int day = doy - (153 * mp + 2) / 5 + 1;
+        int mon = mp < 10 ? mp + 3 : mp - 9;
+        int year = (int)(yoe + era * 400) + (mon <= 2);
+        put2(buf, year / 100);
+        put2(buf + 2, year % 100);
+        buf[4] = '-';
+        put2(buf + 5, mon);
+        buf[7] = '-';
+        put2(buf + 8, day);
+        buf[10] = 'T';
+        put2(buf + 11, sod / 3600);
+        buf[13] = ':';
+        put2(buf + 14, sod / 60 % 60);
+        buf[16] = ':';
+        put2(buf + 17, sod % 60);
+        int n = 19;
+        if (decimals > 0) {
+            buf[n++] = '.';
+            int64_t f = frac;
+            for (int i = 8; i >= 0; i--, f /= 10)
+                if (i < decimals)
+                    buf[n + i] = (char)('0' + f % 10);
+            n += decimals;
+        }
+        buf[n++] = 'Z';
+        buf[n] = '\0';
+        return n;
+    }
     time_t t = (time_t)secs;
     struct tm tm;
     gmtime_r(&t, &tm);
     int n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    if (decimals > 9)
-        decimals = 9;
     if (decimals > 0 && n > 0 && (size_t)n + 1 < len) {
         char f[16];
         snprintf(f, sizeof f, "%09lld", (long long)frac);

@@ -75,3 +75,15 @@ void consumer_advance_knots(const struct plant *p, struct consumer *k, vtime_t t
         k->d_next = knot(p, k, k->t_next);
     }
 }
+
+void plant_advance_demand(struct plant *p, vtime_t t)
+{
+    vtime_t due = INT64_MAX;
+    for (size_t i = 0; i < p->nconsumers; i++) {
+        struct consumer *k = p->consumers[i];
+        consumer_advance_knots(p, k, t);
+        if (k->t_next < due)
+            due = k->t_next;
+    }
+    p->knot_due = due;
+}

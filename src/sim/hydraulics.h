@@ -36,18 +36,14 @@ static inline double valve_char(const struct valve *v, double pos)
 }
 
 /* Hydraulic head across an orifice valve (m, signed: > 0 drives from -> to). */
-static inline double valve_head(const struct plant *p, const struct valve *v)
+static inline double valve_head(const struct valve *v)
 {
-    const struct comp *cf = p->comps[v->from];
-    double up = 0, down;
-    if (cf->kind == K_TANK) {
-        const struct tank *t = (const struct tank *)cf;
-        up = tank_level(t) + t->elevation;
-    }
-    down = v->outlet_elevation;
-    if (v->submerged && v->to >= 0 && p->comps[v->to]->kind == K_TANK) {
-        const struct tank *t = (const struct tank *)p->comps[v->to];
-        double d = tank_level(t) + t->elevation;
+    const struct tank *ut = v->up_tank, *dn = v->down_tank;
+    double up = 0, down = v->outlet_elevation;
+    if (ut)
+        up = tank_level(ut) + ut->elevation;
+    if (dn) {
+        double d = tank_level(dn) + dn->elevation;
         if (d > down)
             down = d;
     }
@@ -56,12 +52,11 @@ static inline double valve_head(const struct plant *p, const struct valve *v)
     return up - down;
 }
 
-/* Flow the valve passes at its present position and heads (m3/s, signed). */
+/* Flow an orifice valve passes at its present position and heads (m3/s,
+ * signed). */
 static inline double valve_capacity(const struct plant *p, const struct valve *v)
 {
-    if (v->from < 0)
-        return 0;
-    double dh = valve_head(p, v);
+    double dh = valve_head(v);
     double f = valve_char(v, v->pos);
     if (f <= 0 || dh == 0)
         return 0;
@@ -69,12 +64,12 @@ static inline double valve_capacity(const struct plant *p, const struct valve *v
     return dh > 0 ? q : -q;
 }
 
-static inline double pump_suction(const struct plant *p, const struct pump *u)
+static inline double pump_suction(const struct pump *u)
 {
-    const struct comp *c = p->comps[u->from];
-    if (c->kind != K_TANK)
+    const struct tank *t = u->suction_tank;
+    if (!t)
         return 1.0;
-    double h = tank_level((const struct tank *)c);
+    double h = tank_level(t);
     if (u->suction_level <= 0)
         return h > 0 ? 1.0 : 0.0;
     if (h >= u->suction_level)

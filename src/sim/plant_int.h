@@ -136,6 +136,9 @@ struct valve {
     double travel_time;       /* s, full stroke */
     double flow;              /* m3/s actual, last step (signed) */
     double total;             /* m3 */
+    /* set at attach for the step: the tank at `from`, and the tank at `to`
+     * when the outlet is submerged (NULL when not a tank) */
+    const struct tank *up_tank, *down_tank;
 };
 
 /* A pump with a variable-speed drive between two nodes. */
@@ -159,6 +162,10 @@ struct pump {
     double flow;              /* m3/s actual, last step */
     double total;             /* m3 */
     int dry_now, dead_now;    /* step scratch: conditions at the step's start */
+    /* set at attach for the step: the tank at `from` (NULL when not a
+     * tank) and the inline valve (NULL when none) */
+    const struct tank *suction_tank;
+    const struct valve *inline_valve;
 };
 
 /* A flow-paced chemical dosing skid on a line, with a plug-flow transport
@@ -170,6 +177,7 @@ struct dose_seg {
 struct dosing {
     struct comp c;
     int line;                 /* comp index of the valve or pump carrying the water */
+    int line_slot;            /* its transfer slot (set at attach) */
     double setpoint;          /* kg/m3 */
     double setpoint_max;      /* kg/m3, range of the setpoint input */
     double capacity;          /* kg/s, 0 = unlimited */
@@ -216,6 +224,10 @@ struct transmitter {
     const char *unit;         /* display unit */
     double unit_factor;       /* SI per display unit */
     int decimals;
+    /* set at attach: the measured signal as field * scale, when it is one
+     * (plant_signal_field); NULL otherwise */
+    const double *sig_field;
+    double sig_scale;
 };
 
 /* A discrete switch on a signal: active above (or below) a set point, with
@@ -230,6 +242,8 @@ struct sw {
     enum sensor_fault fault;
     int state;      /* reported */
     int healthy;    /* what a healthy switch would report */
+    const double *sig_field;  /* as in struct transmitter */
+    double sig_scale;
 };
 
 /* One transfer of water in a step: from a node to a node (-1: boundary). */
@@ -276,22 +290,21 @@ struct plant {
     struct sensor_group *groups; /* built at load (by period, file order) */
     size_t ngroups;
     int *group_members;   /* storage for all groups' comps */
-    int *nodes;           /* tanks, sinks and consumers: the step's nodes */
-    size_t nnodes;
     /* typed views for the step, built at attach (file order) */
     struct source **sources;
     struct pump **pumps;
     struct valve **orifices;   /* valves with from/to */
     int *orifice_comp;         /* their comp indexes */
-    struct valve **valves;     /* all valves */
+    struct valve **inline_valves; /* valves without from/to (on a pump's line) */
     struct tank **tanks;
     struct consumer **consumers;
     struct sink **sinks;
     struct dosing **dosings;
-    size_t nsources, npumps, norifices, nvalves, ntanks, nconsumers, nsinks, ndosings;
+    size_t nsources, npumps, norifices, ninline, ntanks, nconsumers, nsinks, ndosings;
     double inv_dt;
     int attached;
     uint64_t steps;            /* physics steps run since the attach (not saved) */
+    vtime_t knot_due;          /* earliest next demand knot of the consumers */
     /* a plant restored by plant_snap_load() before its attach: attach
      * continues from the saved times (now, groups' next) instead of
      * starting afresh, and requires the clock at resume_at */
@@ -316,6 +329,10 @@ struct column {
     int decimals;
     int comp;
     enum column_what what;
+    /* the value as *field * scale / factor when it is one (most columns),
+     * else NULL: set by plant_build_columns() */
+    const double *field;
+    double scale;
 };
 
 /* plant_load.c */
@@ -324,11 +341,12 @@ struct comp *plant_comp(const struct plant *p, int i);
 /* demand.c */
 void consumer_init(const struct plant *p, struct consumer *k, vtime_t now);
 void consumer_advance_knots(const struct plant *p, struct consumer *k, vtime_t t);
-/* Demand at time t (knots advanced when t passes the next one). */
-static inline void consumer_update(const struct plant *p, struct consumer *k, vtime_t t)
+/* Advances every consumer's demand knots past t and sets p->knot_due to the
+ * earliest next knot (the step calls it only when t reaches knot_due). */
+__attribute__((cold)) void plant_advance_demand(struct plant *p, vtime_t t);
+/* Demand at time t, between the knots (advanced before). */
+static inline void consumer_update(struct consumer *k, vtime_t t)
 {
-    if (t >= k->t_next)
-        consumer_advance_knots(p, k, t);
     if (k->mode == DEMAND_UNLIMITED) {
         k->demand = INFINITY;
         return;
@@ -341,7 +359,8 @@ extern const double demand_default_profile[24];
 /* dosing.c */
 int dosing_init(struct dosing *d, struct err *e);
 void dosing_free(struct dosing *d);
-void dosing_advance_slow(struct dosing *d, double line_volume, double dt, double c0);
+__attribute__((cold)) void dosing_advance_slow(struct dosing *d, double line_volume, double dt,
+                                                double c0);
 /* Moves `line_volume` of water past the dosing point and through the pipe. */
 static inline void dosing_advance(struct dosing *d, double line_volume, double dt)
 {
@@ -379,16 +398,17 @@ double transmitter_truth(const struct plant *p, const struct transmitter *t);
 
 /* plant_io.c */
 double plant_signal(const struct plant *p, int comp, int sig);
+/* The double field that holds a signal times *scale (exactly
+ * plant_signal()'s value), or NULL when the signal is computed. */
+const double *plant_signal_field(const struct plant *p, int comp, int sig, double *scale);
 int plant_signal_index(enum comp_kind k, const char *name);
 const struct port_desc *plant_signals(enum comp_kind k, size_t *n);
 const struct port_desc *plant_inputs(enum comp_kind k, size_t *n);
 int plant_build_columns(struct plant *p, struct err *e);
 
 /* plant_step.c */
-/* One step ending at `now`. */
-void plant_step(struct plant *p, vtime_t now);
 /* Adds the current block of balance totals into the compensated sums. */
-void plant_flush_totals(struct plant *p);
+__attribute__((cold)) void plant_flush_totals(struct plant *p);
 /* The scheduled physics: steps up to the scheduler's horizon, then
  * reschedules itself at the next step. */
 void plant_physics_task(void *ctx, vtime_t now);

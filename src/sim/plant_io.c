@@ -193,6 +193,43 @@ double plant_signal(const struct plant *p, int comp, int sig)
     }
 }
 
+const double *plant_signal_field(const struct plant *p, int comp, int sig, double *scale)
+{
+    struct comp *c = p->comps[comp];
+    *scale = 1.0;
+    switch (c->kind) {
+    case K_TANK: {
+        struct tank *t = (struct tank *)c;
+        if (sig == 0)
+            *scale = t->inv_area; /* tank_level() */
+        return sig <= 1 ? &t->volume : &t->spilled;
+    }
+    case K_SOURCE: return &((struct source *)c)->flow;
+    case K_SINK: return &((struct sink *)c)->flow;
+    case K_CONSUMER: {
+        struct consumer *k = (struct consumer *)c;
+        return sig == 0 ? &k->demand : sig == 1 ? &k->flow : &k->unmet;
+    }
+    case K_PUMP: {
+        struct pump *u = (struct pump *)c;
+        return sig == 0 ? &u->flow : sig == 1 ? &u->speed : sig == 2 ? NULL : &u->damage;
+    }
+    case K_VALVE: {
+        struct valve *v = (struct valve *)c;
+        return sig == 0 ? &v->pos : sig == 1 ? &v->flow : NULL;
+    }
+    case K_DOSING: {
+        struct dosing *d = (struct dosing *)c;
+        return sig == 0 ? &d->conc_out : sig == 1 ? &d->conc_dose : sig == 2 ? NULL : &d->setpoint;
+    }
+    case K_TRANSMITTER: {
+        struct transmitter *t = (struct transmitter *)c;
+        return sig == 0 ? &t->raw : &t->value;
+    }
+    default: return NULL;
+    }
+}
+
 /* ---- ports ---- */
 
 static int is_sensor(enum comp_kind k)
@@ -540,6 +577,31 @@ static int decimals_for(const char *unit)
     return 4;
 }
 
+/* The field that holds a column's value times *scale, exactly as
+ * plant_column_value() computes it, or NULL when it is computed. */
+static const double *column_field(struct plant *p, int comp, enum column_what what,
+                                  double *scale)
+{
+    struct comp *c = p->comps[comp];
+    int main = what == COL_MAIN;
+    *scale = 1.0;
+    switch (c->kind) {
+    case K_TANK:
+        *scale = ((struct tank *)c)->inv_area; /* tank_level() */
+        return &((struct tank *)c)->volume;
+    case K_SOURCE: return &((struct source *)c)->flow;
+    case K_SINK: return &((struct sink *)c)->flow;
+    case K_VALVE: return main ? &((struct valve *)c)->cmd : &((struct valve *)c)->pos;
+    case K_DOSING:
+        return main ? &((struct dosing *)c)->setpoint : &((struct dosing *)c)->conc_out;
+    case K_TRANSMITTER: {
+        struct transmitter *t = (struct transmitter *)c;
+        return main ? &t->value : plant_signal_field(p, t->src, t->sig, scale);
+    }
+    default: return NULL; /* consumer (NaN when unlimited), pump, switch */
+    }
+}
+
 static int add_column(struct plant *p, int comp, enum column_what what,
                       const char *unit, enum unit_dim dim, int decimals, struct err *e)
 {
@@ -557,6 +619,7 @@ static int add_column(struct plant *p, int comp, enum column_what what,
     if (unit && strcmp(unit, "1") != 0 && unit_factor(dim, unit, &col->factor) != 0)
         col->factor = 1.0;
     col->decimals = decimals >= 0 ? decimals : decimals_for(unit);
+    col->field = column_field(p, comp, what, &col->scale);
     return 0;
 }
 
@@ -622,6 +685,8 @@ int plant_column_decimals(const struct plant *p, size_t i)
 double plant_column_value(const struct plant *p, size_t i)
 {
     const struct column *col = &p->cols[i];
+    if (col->field)
+        return *col->field * col->scale / col->factor;
     const struct comp *c = p->comps[col->comp];
     int main = col->what == COL_MAIN;
     double v;

@@ -1115,14 +1115,13 @@ void plant_free(struct plant *p)
     free(p->pumps);
     free(p->orifices);
     free(p->orifice_comp);
-    free(p->valves);
+    free(p->inline_valves);
     free(p->tanks);
     free(p->consumers);
     free(p->sinks);
     free(p->dosings);
     free(p->groups);
     free(p->group_members);
-    free(p->nodes);
     free(p->name);
     free(p);
 }
@@ -1176,6 +1175,16 @@ static int build_groups(struct plant *p, struct err *e)
  * groups' saved times. */
 static int attach_sensors(struct plant *p, struct sched *s, vtime_t now, struct err *e)
 {
+    for (size_t i = 0; i < p->ncomps; i++) {
+        struct comp *c = p->comps[i];
+        if (c->kind == K_TRANSMITTER) {
+            struct transmitter *t = (struct transmitter *)c;
+            t->sig_field = plant_signal_field(p, t->src, t->sig, &t->sig_scale);
+        } else if (c->kind == K_SWITCH) {
+            struct sw *w = (struct sw *)c;
+            w->sig_field = plant_signal_field(p, w->src, w->sig, &w->sig_scale);
+        }
+    }
     if (!p->resumed) {
         for (size_t i = 0; i < p->ncomps; i++) {
             struct comp *c = p->comps[i];
@@ -1202,12 +1211,12 @@ static int build_views(struct plant *p, struct err *e)
     p->pumps = calloc(n, sizeof *p->pumps);
     p->orifices = calloc(n, sizeof *p->orifices);
     p->orifice_comp = calloc(n, sizeof *p->orifice_comp);
-    p->valves = calloc(n, sizeof *p->valves);
+    p->inline_valves = calloc(n, sizeof *p->inline_valves);
     p->tanks = calloc(n, sizeof *p->tanks);
     p->consumers = calloc(n, sizeof *p->consumers);
     p->sinks = calloc(n, sizeof *p->sinks);
     p->dosings = calloc(n, sizeof *p->dosings);
-    if (!p->sources || !p->pumps || !p->orifices || !p->orifice_comp || !p->valves ||
+    if (!p->sources || !p->pumps || !p->orifices || !p->orifice_comp || !p->inline_valves ||
         !p->tanks || !p->consumers || !p->sinks || !p->dosings)
         return err_set(e, "out of memory");
     for (size_t i = 0; i < p->ncomps; i++) {
@@ -1217,10 +1226,11 @@ static int build_views(struct plant *p, struct err *e)
         case K_PUMP: p->pumps[p->npumps++] = (struct pump *)c; break;
         case K_VALVE: {
             struct valve *v = (struct valve *)c;
-            p->valves[p->nvalves++] = v;
             if (v->from >= 0) {
                 p->orifice_comp[p->norifices] = (int)i;
                 p->orifices[p->norifices++] = v;
+            } else {
+                p->inline_valves[p->ninline++] = v;
             }
             break;
         }
@@ -1251,15 +1261,9 @@ int plant_attach(struct plant *p, struct sched *s, struct err *e)
     p->slot_of = malloc(p->ncomps * sizeof *p->slot_of);
     p->node_in = calloc(p->ncomps, sizeof *p->node_in);
     p->node_out = calloc(p->ncomps, sizeof *p->node_out);
-    p->nodes = calloc(p->ncomps, sizeof *p->nodes);
-    if (!p->xf || !p->slot_of || !p->node_in || !p->node_out || !p->nodes)
+    if (!p->xf || !p->slot_of || !p->node_in || !p->node_out)
         return err_set(e, "out of memory");
-    for (size_t i = 0; i < p->ncomps; i++) {
-        enum comp_kind k = p->comps[i]->kind;
-        if (k == K_TANK || k == K_SINK || k == K_CONSUMER)
-            p->nodes[p->nnodes++] = (int)i;
-    }
-    /* slots in the order plant_step() fills them */
+    /* slots in the order the step fills them */
     size_t slot = 0;
     for (size_t i = 0; i < p->ncomps; i++)
         p->slot_of[i] = -1;
@@ -1293,6 +1297,22 @@ int plant_attach(struct plant *p, struct sched *s, struct err *e)
         }
     }
     p->nxf = slot;
+    for (size_t k = 0; k < p->ndosings; k++)
+        p->dosings[k]->line_slot = p->slot_of[p->dosings[k]->line];
+    /* the tanks and valves each pump and orifice valve reads in the step */
+    for (size_t k = 0; k < p->npumps; k++) {
+        struct pump *u = p->pumps[k];
+        const struct comp *from = p->comps[u->from];
+        u->suction_tank = from->kind == K_TANK ? (const struct tank *)from : NULL;
+        u->inline_valve = u->valve >= 0 ? (const struct valve *)p->comps[u->valve] : NULL;
+    }
+    for (size_t k = 0; k < p->norifices; k++) {
+        struct valve *v = p->orifices[k];
+        const struct comp *from = p->comps[v->from];
+        const struct comp *to = v->to >= 0 ? p->comps[v->to] : NULL;
+        v->up_tank = from->kind == K_TANK ? (const struct tank *)from : NULL;
+        v->down_tank = v->submerged && to && to->kind == K_TANK ? (const struct tank *)to : NULL;
+    }
     for (size_t k = 0; k < p->nconsumers; k++) {
         struct consumer *c = p->consumers[k];
         c->feeder_slot = -1;
@@ -1319,6 +1339,7 @@ int plant_attach(struct plant *p, struct sched *s, struct err *e)
             consumer_init(p, c, now);
         }
     }
+    p->knot_due = INT64_MIN; /* the first step finds the earliest knot */
     if (sched_at(s, p->now + p->dt, SCHED_PRIO_PHYSICS, plant_physics_task, p) < 0)
         return err_set(e, "out of memory");
     if (attach_sensors(p, s, now, e) != 0)

@@ -22,14 +22,16 @@
  *                      demand, flow, total, unmet: STATE
  *   struct valve       from, to, submerged, cd, orifice_area,
  *                      outlet_elevation, characteristic, rangeability,
- *                      travel_time: config
+ *                      travel_time, up_tank, down_tank (attach): config
  *                      cmd, pos, permit, flow, total: STATE
  *   struct pump        from, to, valve, max_flow, spin_up, spin_alpha
  *                      (attach), suction_level, dry_rate, dead_rate,
- *                      deadhead_opening, run_threshold: config
+ *                      deadhead_opening, run_threshold, suction_tank,
+ *                      inline_valve (attach): config
  *                      run, permit, speed_ref, speed, damage, dry_s, dead_s,
  *                      flow, total: STATE          dry_now, dead_now: scratch
- *   struct dosing      line, setpoint_max, capacity, pipe_volume, chem: config
+ *   struct dosing      line, line_slot (attach), setpoint_max, capacity,
+ *                      pipe_volume, chem: config
  *                      setpoint (a command), conc_dose, conc_out,
  *                      max_conc_out, dosed, the pipe's segments (ring, n; cap
  *                      kept so a restored ring grows and merges alike; head
@@ -38,11 +40,13 @@
  *                      solve, so it changes later bits): STATE
  *   struct transmitter src, sig, dim, lo, hi, raw_lo, raw_hi, raw_min,
  *                      raw_max, raw_per_unit, unit_per_raw, lag, period,
- *                      alpha, unit, unit_factor, decimals: config
+ *                      alpha, unit, unit_factor, decimals, sig_field,
+ *                      sig_scale (attach): config
  *                      noise, fault, drift_rate, offset (commands),
  *                      drift_acc, filt, raw, value, started: STATE
- *   struct sw          src, sig, dim, setpoint, hysteresis, above, period:
- *                      config                     fault, state, healthy: STATE
+ *   struct sw          src, sig, dim, setpoint, hysteresis, above, period,
+ *                      sig_field, sig_scale (attach): config
+ *                      fault, state, healthy: STATE
  *   struct xfer        elem (attach): config      src, dst, v, reversed: scratch
  *   struct sensor_group p, period, comps, n: config (built at load)
  *                      next: STATE (the group's next sample)
@@ -50,10 +54,11 @@
  *                      by_kind, nby_kind, tank_order, cols, ncols, wires,
  *                      wire_devices, nwires, nwire_devices, groups,
  *                      group_members, ngroups, and what attach builds (xf,
- *                      nxf, slot_of, nodes, nnodes, the typed views and
- *                      their counts, inv_dt): config
- *                      node_in, node_out: scratch
- *                      sched, attached, steps: the run's own (not saved)
+ *                      nxf, slot_of, the typed views and their counts,
+ *                      inv_dt): config
+ *                      node_in, node_out: scratch (zero between steps)
+ *                      sched, attached, steps, knot_due: the run's own
+ *                      (not saved; knot_due is found again at the first step)
  *                      now (saved as the time of the next step, now + dt),
  *                      inflow, outflow, inflow_block, outflow_block,
  *                      block_steps: STATE
@@ -98,14 +103,14 @@ SNAP_SIZE(struct tank, 232);
 SNAP_SIZE(struct source, 120);
 SNAP_SIZE(struct sink, 112);
 SNAP_SIZE(struct consumer, 416);
-SNAP_SIZE(struct valve, 200);
-SNAP_SIZE(struct pump, 248);
+SNAP_SIZE(struct valve, 216);
+SNAP_SIZE(struct pump, 264);
 SNAP_SIZE(struct dosing, 264);
-SNAP_SIZE(struct transmitter, 296);
-SNAP_SIZE(struct sw, 160);
+SNAP_SIZE(struct transmitter, 312);
+SNAP_SIZE(struct sw, 176);
 SNAP_SIZE(struct xfer, 32);
 SNAP_SIZE(struct sensor_group, 40);
-SNAP_SIZE(struct plant, 584);
+SNAP_SIZE(struct plant, 576);
 #endif
 
 #define SECTION "plant"

@@ -20,10 +20,14 @@
 
 double transmitter_truth(const struct plant *p, const struct transmitter *t)
 {
+    if (t->sig_field)
+        return *t->sig_field * t->sig_scale;
     return plant_signal(p, t->src, t->sig);
 }
 
-void transmitter_sample(const struct plant *p, struct transmitter *t)
+/* Inline in the group loop below: a sample group is the hot path. */
+static inline __attribute__((always_inline)) void tx_sample(const struct plant *p,
+                                                           struct transmitter *t)
 {
     double x = transmitter_truth(p, t);
     if (!t->started) {
@@ -74,9 +78,9 @@ int switch_eval(const struct sw *s, double x, int prev)
     return prev;
 }
 
-void switch_sample(const struct plant *p, struct sw *s)
+static inline __attribute__((always_inline)) void sw_sample(const struct plant *p, struct sw *s)
 {
-    double x = plant_signal(p, s->src, s->sig);
+    double x = s->sig_field ? *s->sig_field * s->sig_scale : plant_signal(p, s->src, s->sig);
     s->healthy = switch_eval(s, x, s->healthy);
     switch (s->fault) {
     case FAULT_STUCK: break;
@@ -86,6 +90,16 @@ void switch_sample(const struct plant *p, struct sw *s)
     }
 }
 
+void transmitter_sample(const struct plant *p, struct transmitter *t)
+{
+    tx_sample(p, t);
+}
+
+void switch_sample(const struct plant *p, struct sw *s)
+{
+    sw_sample(p, s);
+}
+
 void sensor_group_sample(void *ctx, vtime_t now)
 {
     struct sensor_group *g = ctx;
@@ -93,8 +107,8 @@ void sensor_group_sample(void *ctx, vtime_t now)
     for (size_t i = 0; i < g->n; i++) {
         struct comp *c = g->p->comps[g->comps[i]];
         if (c->kind == K_TRANSMITTER)
-            transmitter_sample(g->p, (struct transmitter *)c);
+            tx_sample(g->p, (struct transmitter *)c);
         else
-            switch_sample(g->p, (struct sw *)c);
+            sw_sample(g->p, (struct sw *)c);
     }
 }

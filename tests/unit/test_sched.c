@@ -1,5 +1,6 @@
 /* test_sched.c — the virtual clock's scheduler: order by time, priority and
- * creation; periodic and one-shot tasks; cancel; halt; horizon. */
+ * creation; periodic and one-shot tasks; cancel; halt; horizon; one-shot
+ * tasks that add tasks while they run (the hole their entry leaves). */
 #include <stdio.h>
 #include <string.h>
 
@@ -128,6 +129,84 @@ static void halt_and_horizon(void **state)
     sched_free(s);
 }
 
+/* A model stepping in 10 ms steps up to the horizon, as the physics does,
+ * rescheduling itself as a one-shot; it logs the horizon it saw and what
+ * sched_next() and sched_task_next() said while it ran. */
+struct stepper {
+    struct rec *r;
+    struct sched *s;
+    int id, other;
+    vtime_t t;
+};
+
+static void stepper_run(void *ctx, vtime_t now)
+{
+    struct stepper *m = ctx;
+    vtime_t h = sched_horizon(m->s);
+    m->r->n += (size_t)snprintf(m->r->log + m->r->n, sizeof m->r->log - m->r->n,
+                                "s%lld<%lld,%lld,%lld ", (long long)(now / VT_MS),
+                                (long long)(h / VT_MS), (long long)(sched_next(m->s) / VT_MS),
+                                (long long)(sched_task_next(m->s, m->other) / VT_MS));
+    m->t = now;
+    while (m->t + 10 * VT_MS <= h)
+        m->t += 10 * VT_MS;
+    m->id = sched_at(m->s, m->t + 10 * VT_MS, SCHED_PRIO_PHYSICS, stepper_run, m);
+}
+
+static void one_shot_reschedules(void **state)
+{
+    (void)state;
+    struct rec r = {0};
+    struct sched *s = sched_new();
+    struct tag a = {&r, 'a'}, c = {&r, 'c'};
+    struct stepper m = {&r, s, -1, -1, 0};
+    m.other = sched_every(s, 25 * VT_MS, 40 * VT_MS, SCHED_PRIO_SENSOR, note, &a);
+    sched_at(s, 60 * VT_MS, SCHED_PRIO_COMMAND, note, &c);
+    m.id = sched_at(s, 10 * VT_MS, SCHED_PRIO_PHYSICS, stepper_run, &m);
+    sched_run_until(s, 100 * VT_MS);
+    /* the stepper steps up to each next event (a at 25, then c at 60: its
+     * step ending at 60 comes before c, by priority) and then to the run's
+     * bound (100, while a's next sample is at 105) */
+    assert_string_equal(r.log, "s10<25,25,25 a25 s30<60,60,65 c60 a65 s70<100,105,105 ");
+    sched_free(s);
+}
+
+struct adder {
+    struct rec *r;
+    struct sched *s;
+    struct tag *x, *y;
+};
+
+static void add_two(void *ctx, vtime_t now)
+{
+    struct adder *d = ctx;
+    /* the first takes the running task's place, the second is pushed; one
+     * at this very instant with a later priority runs in this same run */
+    sched_at(d->s, now + 30 * VT_MS, 0, note, d->x);
+    sched_at(d->s, now, SCHED_PRIO_RECORD, note, d->y);
+}
+
+static void one_shot_adds_tasks(void **state)
+{
+    (void)state;
+    struct rec r = {0};
+    struct sched *s = sched_new();
+    struct tag x = {&r, 'x'}, y = {&r, 'y'}, q = {&r, 'q'}, z = {&r, 'z'};
+    struct adder d = {&r, s, &x, &y};
+    sched_at(s, 20 * VT_MS, 0, note, &q);      /* a one-shot adding nothing */
+    sched_at(s, 10 * VT_MS, 0, add_two, &d);
+    sched_every(s, 15 * VT_MS, 100 * VT_MS, 5, note, &z);
+    size_t ran = sched_run_until(s, 50 * VT_MS);
+    assert_string_equal(r.log, "y10 z15 q20 x40 ");
+    assert_int_equal(ran, 5);
+    assert_int_equal(sched_next(s), 115 * VT_MS);
+    /* priorities beyond the documented range are refused */
+    assert_int_equal(sched_at(s, 0, 32768, note, &q), -1);
+    assert_int_equal(sched_at(s, 0, -32769, note, &q), -1);
+    assert_true(sched_at(s, 0, -32768, note, &q) >= 0);
+    sched_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +214,8 @@ int main(void)
         cmocka_unit_test(ties_break_by_creation),
         cmocka_unit_test(cancel_and_past),
         cmocka_unit_test(halt_and_horizon),
+        cmocka_unit_test(one_shot_reschedules),
+        cmocka_unit_test(one_shot_adds_tasks),
     };
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
 }
