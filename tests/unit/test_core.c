@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/csv.h"
 #include "core/locaddr.h"
@@ -56,6 +57,32 @@ static void instants(void **state)
     assert_string_equal(b, "2026-03-02T00:00:01.500Z");
     vt_format_iso(1772409600LL * 1000000000LL, 0, b, sizeof b);
     assert_string_equal(b, "2026-03-02T00:00:00Z");
+    /* the civil date by hand agrees with the C library's, leap days and
+     * century years, before 1970 too; and a formatted instant parses back */
+    struct rng r;
+    rng_init(&r, 7, "instants");
+    for (int i = 0; i < 200000; i++) {
+        int64_t secs = (int64_t)(rng_next(&r) % 9000000000ULL) - 4500000000LL;
+        if (i < 6) /* 1900-03-01, 2000-02-29, 2100-03-01, 1969-12-31T23:59:59, ... */
+            secs = (int64_t[]){-2203891200LL, 951782400LL, 4107542400LL, -1, 0, 4102444799LL}[i];
+        int64_t frac = (int64_t)(rng_next(&r) % 1000000000ULL);
+        time_t tt = (time_t)secs;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        char want[64];
+        strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(want + strlen(want), sizeof want - strlen(want), ".%09lldZ", (long long)frac);
+        vt_format_iso(secs * 1000000000LL + frac, 9, b, sizeof b);
+        if (strcmp(b, want) != 0)
+            fail_msg("%lld s: '%s', expected '%s'", (long long)secs, b, want);
+        if (vt_parse_iso(b, &ns, &e) != 0 || ns != secs * 1000000000LL + frac)
+            fail_msg("'%s' does not parse back", b);
+    }
+    /* a buffer too small for the fast path truncates as snprintf does */
+    char small[12];
+    int n = vt_format_iso(1772409600LL * 1000000000LL, 0, small, sizeof small);
+    assert_int_equal(n, 19);
+    assert_string_equal(small, "2026-03-02T");
     const char *bad[] = {"2026-02-30T00:00:00Z", "2026-03-02T00:00:00", "2026-03-02T25:00:00Z",
                          "2026-3-2T00:00:00Z", "yesterday", "2026-03-02T00:00:00+01:00"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -146,6 +173,38 @@ static void csv_numbers(void **state)
     assert_int_equal(csvw_close(w, &e), 0);
     char *t = tu_read_file(path, NULL);
     assert_string_equal(t, "\"a,b\",\"say \"\"hi\"\"\",1.25\n");
+    free(t);
+    /* rows whose numbers repeat (copied from the last text at the same
+     * position) read as rows formatted afresh: a value that changes, the
+     * same bits with other decimals, NaN between, -0 after 0, a text field,
+     * a row wider than the writer's first table */
+    path = tu_tmp("rep.csv");
+    w = csvw_open(path, &e);
+    assert_non_null(w);
+    char want[8192] = "";
+    size_t wn = 0;
+    for (int row = 0; row < 4; row++) {
+        for (int col = 0; col < 70; col++) {
+            double v = col % 3 == 0 ? 0.125 : col % 3 == 1 ? row * 0.5 : (row == 2 ? NAN : -0.04);
+            int d = col == 3 && row == 3 ? 1 : 3;
+            if (col == 7)
+                v = row == 1 ? -0.0 : 0.0;
+            if (col == 10) {
+                csvw_str(w, row ? "x" : "y");
+                wn += (size_t)snprintf(want + wn, sizeof want - wn, ",%s", row ? "x" : "y");
+                continue;
+            }
+            csvw_num(w, v, d);
+            csv_format_num(v, d, b);
+            wn += (size_t)snprintf(want + wn, sizeof want - wn, "%s%s", col ? "," : "", b);
+        }
+        csvw_end_row(w);
+        wn += (size_t)snprintf(want + wn, sizeof want - wn, "\n");
+    }
+    assert_int_equal(csvw_close(w, &e), 0);
+    t = tu_read_file(path, NULL);
+    assert_string_equal(t, want);
+    TU_CONTAINS(t, "\n0.125,1.5,-0.04,0.1,1.5,"); /* row 3, col 3: 0.125 to 1 decimal */
     free(t);
     assert_null(csvw_open("/nonexistent-dir/x.csv", &e));
     TU_CONTAINS(e.msg, "/nonexistent-dir/x.csv");
