@@ -18,12 +18,14 @@ struct rtloop {
     void (*on_hold)(void *ctx);
     void *hold_ctx;
     int stopped, by_signal, running;
+    vtime_t armed_for;    /* virtual instant the armed timer fires for */
 };
 
 static void anchor(struct rtloop *l)
 {
     l->wall_anchor = uv_hrtime();
     l->v_anchor = sched_now(l->s);
+    l->armed_for = VT_NEVER; /* the wall time of an armed timer is stale */
 }
 
 vtime_t rtloop_vnow(struct rtloop *l)
@@ -49,10 +51,14 @@ static void on_timer(uv_timer_t *t)
     arm(l);
 }
 
+/* Arms the timer for the next due instant. Called after every event a
+ * socket delivers (rtloop_kick): when that instant is the one the timer is
+ * already armed for, as it mostly is, nothing is done. */
 static void arm(struct rtloop *l)
 {
     if (l->speed <= 0 || l->stopped) {
         uv_timer_stop(&l->timer);
+        l->armed_for = VT_NEVER;
         return;
     }
     vtime_t next = sched_next(l->s);
@@ -62,8 +68,12 @@ static void arm(struct rtloop *l)
         next = l->hold;
     if (next == VT_NEVER) {
         uv_timer_stop(&l->timer);
+        l->armed_for = VT_NEVER;
         return;
     }
+    if (next == l->armed_for && uv_is_active((uv_handle_t *)&l->timer))
+        return;
+    l->armed_for = next;
     double wall = (double)l->wall_anchor + (double)(next - l->v_anchor) / l->speed;
     double delay_ns = wall - (double)uv_hrtime();
     uint64_t ms = delay_ns <= 0 ? 0 : (uint64_t)ceil(delay_ns / 1e6);
@@ -83,8 +93,7 @@ void rtloop_catch_up(struct rtloop *l)
         /* the pause point: the clock stops exactly there */
         l->hold = VT_NEVER;
         l->speed = 0;
-        l->wall_anchor = uv_hrtime();
-        l->v_anchor = sched_now(l->s);
+        anchor(l);
         uv_timer_stop(&l->timer);
         if (l->on_hold)
             l->on_hold(l->hold_ctx);
@@ -215,6 +224,7 @@ void rtloop_set_speed(struct rtloop *l, double speed)
     l->speed = speed;
     l->wall_anchor = uv_hrtime();
     l->v_anchor = v > sched_now(l->s) ? v : sched_now(l->s);
+    l->armed_for = VT_NEVER;
     if (l->running)
         arm(l);
 }
