@@ -75,6 +75,8 @@ static inline int entry_before(const struct entry *a, const struct entry *b)
     return a->time < b->time || (a->time == b->time && a->key < b->key);
 }
 
+/* Ties at one time and priority run in creation order while fewer than
+ * 2^48 tasks have been made (at 10^5 tasks a virtual second, 89 years). */
 static inline uint64_t entry_key(int prio, uint64_t seq)
 {
     return ((uint64_t)(prio - PRIO_MIN) << SEQ_BITS) | (seq & ((1ULL << SEQ_BITS) - 1));

@@ -1297,6 +1297,23 @@ int plant_attach(struct plant *p, struct sched *s, struct err *e)
         }
     }
     p->nxf = slot;
+    /* the step zeroes a node's sums in the loops over tanks, sinks and
+     * consumers: every end of a transfer must be one of them (the loader
+     * allows nothing else; this keeps it so) */
+    for (size_t i = 0; i < p->nxf; i++) {
+        const struct xfer *x = &p->xf[i];
+        int ends[2] = {x->src, x->dst};
+        for (int k = 0; k < 2; k++) {
+            if (ends[k] < 0 && !(k == 0 && p->comps[x->elem]->kind == K_SOURCE))
+                return err_set(e, "%s: no node at one end", p->comps[x->elem]->id);
+            if (ends[k] < 0)
+                continue;
+            enum comp_kind nk = p->comps[ends[k]]->kind;
+            if (nk != K_TANK && nk != K_SINK && nk != K_CONSUMER)
+                return err_set(e, "%s: '%s' is not a tank, a sink or a consumer",
+                               p->comps[x->elem]->id, p->comps[ends[k]]->id);
+        }
+    }
     for (size_t k = 0; k < p->ndosings; k++)
         p->dosings[k]->line_slot = p->slot_of[p->dosings[k]->line];
     /* the tanks and valves each pump and orifice valve reads in the step */

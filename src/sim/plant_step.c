@@ -213,7 +213,7 @@ static inline __attribute__((always_inline)) void step(struct plant *p, vtime_t 
         const struct valve *v = p->orifices[k];
         double q = valve_capacity(p, v);
         struct xfer *x = &xf[nx];
-        int src = v->from, dst = v->to, rev = q < 0;
+        int src = v->from, dst = v->to, rev = !(q >= 0);
         if (rev) {
             src = v->to;
             dst = v->from;
