@@ -1053,6 +1053,21 @@ static void std_param_name(const struct st_stdfn *f, int i, char *buf, size_t le
 }
 
 /* Index of the named parameter of a standard function, or -1. */
+/* A named argument EN := x or ENO => v, which every call takes: bound and
+ * true, or false for any other argument. */
+static bool bind_en_eno(struct st_binding *b, const struct st_arg *a)
+{
+    if (!strcmp(a->key, "EN") && !a->out) {
+        b->en = a->e;
+        return true;
+    }
+    if (!strcmp(a->key, "ENO") && a->out) {
+        b->eno = a->e;
+        return true;
+    }
+    return false;
+}
+
 static int std_param_index(const struct st_stdfn *f, const char *key, int max)
 {
     char b[32];
@@ -1096,14 +1111,8 @@ static bool bind_std(struct sema *S, struct st_node *n, const struct st_stdfn *f
             continue;
         }
         named = true;
-        if (!strcmp(a->key, "EN") && !a->out) {
-            b->en = a->e;
+        if (bind_en_eno(b, a))
             continue;
-        }
-        if (!strcmp(a->key, "ENO") && a->out) {
-            b->eno = a->e;
-            continue;
-        }
         int k = std_param_index(f, a->key, max);
         if (k < 0 || a->out) {
             st_error(S->C, n->src, a->line, a->col, "%s has no %s named '%s'", f->name,
@@ -1492,14 +1501,8 @@ static void bind_user(struct sema *S, struct st_node *n, struct st_pou *p)
             continue;
         }
         named = true;
-        if (!strcmp(arg->key, "EN") && !arg->out) {
-            b->en = arg->e;
+        if (bind_en_eno(b, arg))
             continue;
-        }
-        if (!strcmp(arg->key, "ENO") && arg->out) {
-            b->eno = arg->e;
-            continue;
-        }
         bool found = false;
         if (!arg->out) {
             for (int k = 0; k < nin; k++)

@@ -24,6 +24,7 @@
 #include "proto/eng90.h"
 #include "proto/mb_client.h"
 #include "sim/plant.h"
+#include "mbcall.h"
 #include "testutil.h"
 
 struct rig {
@@ -120,24 +121,7 @@ static double metric(struct rig *r, const char *name)
 
 /* ---- synchronous Modbus over the in-memory links ---- */
 
-struct call {
-    int done;
-    struct mb_result r;
-    uint8_t pdu[MB_MAX_PDU];
-};
-
-static void call_done(void *ctx, const struct mb_result *res)
-{
-    struct call *c = ctx;
-    c->r = *res;
-    if (res->pdu) {
-        memcpy(c->pdu, res->pdu, res->pdu_len);
-        c->r.pdu = c->pdu;
-    }
-    c->done = 1;
-}
-
-static void run_until_done(struct rig *r, struct call *c)
+static void run_until_done(struct rig *r, struct tu_call *c)
 {
     vtime_t end = sched_now(r->s) + 10 * VT_SEC;
     while (!c->done && sched_now(r->s) < end)
@@ -149,9 +133,9 @@ static void run_until_done(struct rig *r, struct call *c)
 static void write_reg(struct rig *r, struct mb_client *c, uint16_t addr, uint16_t v)
 {
     struct mb_req q = {.fc = MB_FC_WRITE_SINGLE_REGISTER, .u.write1 = {addr, v}};
-    struct call k = {0};
+    struct tu_call k = {0};
     struct err e;
-    assert_int_equal(mb_client_send(c, 1, &q, call_done, &k, &e), 0);
+    assert_int_equal(mb_client_send(c, 1, &q, tu_call_done, &k, &e), 0);
     run_until_done(r, &k);
     assert_int_equal(k.r.pdu[0], MB_FC_WRITE_SINGLE_REGISTER);
 }
@@ -159,9 +143,9 @@ static void write_reg(struct rig *r, struct mb_client *c, uint16_t addr, uint16_
 static uint16_t read_reg(struct rig *r, struct mb_client *c, uint16_t addr)
 {
     struct mb_req q = {.fc = MB_FC_READ_HOLDING_REGISTERS, .u.read = {addr, 1}};
-    struct call k = {0};
+    struct tu_call k = {0};
     struct err e;
-    assert_int_equal(mb_client_send(c, 1, &q, call_done, &k, &e), 0);
+    assert_int_equal(mb_client_send(c, 1, &q, tu_call_done, &k, &e), 0);
     run_until_done(r, &k);
     assert_int_equal(k.r.pdu[0], MB_FC_READ_HOLDING_REGISTERS);
     return mb_get16(k.r.pdu + 2);
@@ -174,9 +158,9 @@ static int eng(struct rig *r, struct eng90_req *q, uint8_t *first, uint8_t *err_
     uint8_t pdu[MB_MAX_PDU];
     int n = eng90_req_encode(q, pdu, sizeof pdu);
     assert_true(n > 0);
-    struct call k = {0};
+    struct tu_call k = {0};
     struct err e;
-    assert_int_equal(mb_client_send_pdu(r->ews, 1, pdu, (size_t)n, call_done, &k, &e), 0);
+    assert_int_equal(mb_client_send_pdu(r->ews, 1, pdu, (size_t)n, tu_call_done, &k, &e), 0);
     run_until_done(r, &k);
     struct eng90_rsp rsp;
     assert_int_equal(eng90_rsp_decode(k.r.pdu, k.r.pdu_len, &rsp), 0);

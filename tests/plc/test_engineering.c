@@ -12,6 +12,7 @@
 #include "devices/plc_device.h"
 #include "proto/eng90.h"
 #include "proto/mb_client.h"
+#include "mbcall.h"
 #include "testutil.h"
 
 static const char prog_a[] = "PROGRAM a\n  VAR q AT %QW0 : INT; END_VAR\n  q := 1;\nEND_PROGRAM\n";
@@ -72,39 +73,20 @@ static void rig_close(struct rig *r)
     sched_free(r->s);
 }
 
-struct call {
-    int done;
-    struct mb_result r;
-    uint8_t pdu[MB_MAX_PDU];
-};
-
-static void call_done(void *ctx, const struct mb_result *res)
-{
-    struct call *k = ctx;
-    k->r = *res;
-    if (res->pdu) {
-        memcpy(k->pdu, res->pdu, res->pdu_len);
-        k->r.pdu = k->pdu;
-        if (res->status == MB_CLIENT_OK)
-            mb_rsp_decode(k->pdu, res->pdu_len, 1, &k->r.rsp);
-    }
-    k->done = 1;
-}
-
 /* Sends raw PDU bytes; returns the result (k owned by the caller). */
 static void send_pdu(struct rig *r, struct mb_client *c, const uint8_t *pdu, size_t n,
-                     struct call *k)
+                     struct tu_call *k)
 {
     struct err e;
     memset(k, 0, sizeof *k);
-    assert_int_equal(mb_client_send_pdu(c, 1, pdu, n, call_done, k, &e), 0);
+    assert_int_equal(mb_client_send_pdu(c, 1, pdu, n, tu_call_done, k, &e), 0);
     while (!k->done)
         sched_run_until(r->s, sched_now(r->s) + VT_MS);
     assert_int_equal(k->r.status, MB_CLIENT_OK);
 }
 
 /* One FC 90 request: returns FE or FD; *rsp decoded (pointing into k). */
-static int eng(struct rig *r, struct mb_client *c, struct eng90_req *q, struct call *k,
+static int eng(struct rig *r, struct mb_client *c, struct eng90_req *q, struct tu_call *k,
                struct eng90_rsp *rsp)
 {
     uint8_t pdu[MB_MAX_PDU];
@@ -123,7 +105,7 @@ static uint8_t reserve(struct rig *r, struct mb_client *c, const char *pw, uint8
     q.u.reserve.owner_len = 4;
     q.u.reserve.password = (const uint8_t *)pw;
     q.u.reserve.password_len = (uint8_t)strlen(pw);
-    struct call k;
+    struct tu_call k;
     struct eng90_rsp rsp;
     if (eng(r, c, &q, &k, &rsp) != ENG90_OK) {
         *err = rsp.error;
@@ -140,7 +122,7 @@ static int download(struct rig *r, uint8_t session, const char *text, const uint
     size_t len = strlen(text);
     uint8_t sha[32];
     crypto_hash_sha256(sha, (const unsigned char *)text, len);
-    struct call k;
+    struct tu_call k;
     struct eng90_rsp rsp;
     struct eng90_req q = {.session = session, .code = ENG90_INIT_DOWNLOAD};
     q.u.init_dl.size = (uint32_t)len;
@@ -171,7 +153,7 @@ static void identification_and_hash(void **state)
     (void)state;
     struct rig r;
     rig_open(&r, PLC_KEY_RUN, "pw", 0);
-    struct call k;
+    struct tu_call k;
     struct eng90_rsp rsp;
     struct eng90_req q = {.code = ENG90_READ_PROJECT};
     assert_int_equal(eng(&r, r.c, &q, &k, &rsp), ENG90_OK);
@@ -210,7 +192,7 @@ static void keyswitch_decides(void **state)
     uint8_t s = reserve(&r, r.c, "pw", &err);
     assert_true(s != 0);
     assert_int_equal(download(&r, s, prog_b, NULL, NULL), ENG90_E_KEYSWITCH);
-    struct call k;
+    struct tu_call k;
     struct eng90_rsp rsp;
     struct eng90_req q = {.session = s, .code = ENG90_STOP};
     assert_int_equal(eng(&r, r.c, &q, &k, &rsp), ENG90_ERROR);
@@ -282,7 +264,7 @@ static void verification(void **state)
     crypto_hash_sha256(sha, (const unsigned char *)prog_a, strlen(prog_a));
     assert_memory_equal(plc_program_sha256(plc_device_plc(r.dev)), sha, 32);
     /* blocks out of order */
-    struct call k;
+    struct tu_call k;
     struct eng90_rsp rsp;
     struct eng90_req q = {.session = s, .code = ENG90_INIT_DOWNLOAD};
     crypto_hash_sha256(sha, (const unsigned char *)prog_b, strlen(prog_b));
@@ -350,7 +332,7 @@ static void malformed_requests(void **state)
         {{0x5A, 0, 0x42, 2}, 4, 3, "restart neither warm nor cold"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct call k;
+        struct tu_call k;
         send_pdu(&r, r.c, cases[i].pdu, cases[i].len, &k);
         if (k.r.rsp.exception != cases[i].ex)
             fail_msg("%s: exception %02X, expected %02X", cases[i].what, k.r.rsp.exception,

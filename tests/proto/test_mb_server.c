@@ -22,6 +22,7 @@
 #include "proto/mb_client.h"
 #include "proto/mb_mem.h"
 #include "proto/mb_server.h"
+#include "mbcall.h"
 #include "testutil.h"
 
 enum mode { MEM, MEM_ONE_BYTE, SOCK };
@@ -112,26 +113,7 @@ static void drive(struct fx *f, const int *flag, vtime_t max)
     }
 }
 
-/* ---- a client call that waits ---- */
-
-struct call {
-    int done;
-    struct mb_result r;
-    uint8_t pdu[MB_MAX_PDU];
-};
-
-static void call_done(void *ctx, const struct mb_result *r)
-{
-    struct call *c = ctx;
-    c->r = *r;
-    if (r->pdu) {
-        memcpy(c->pdu, r->pdu, r->pdu_len);
-        c->r.pdu = c->pdu;
-        if (r->status == MB_CLIENT_OK)
-            mb_rsp_decode(c->pdu, r->pdu_len, 1, &c->r.rsp);
-    }
-    c->done = 1;
-}
+/* ---- a client and a call that waits (tu_call, tests/common/mbcall.h) ---- */
 
 static struct mb_client *client(struct fx *f, int inflight, vtime_t timeout, int retries)
 {
@@ -147,22 +129,22 @@ static struct mb_client *client(struct fx *f, int inflight, vtime_t timeout, int
 }
 
 static void do_call(struct fx *f, struct mb_client *c, uint8_t unit, const struct mb_req *q,
-                    struct call *out)
+                    struct tu_call *out)
 {
     struct err e;
     memset(out, 0, sizeof *out);
-    if (mb_client_send(c, unit, q, call_done, out, &e) != 0)
+    if (mb_client_send(c, unit, q, tu_call_done, out, &e) != 0)
         fail_msg("send: %s", e.msg);
     drive(f, &out->done, 5 * VT_SEC);
     assert_true(out->done);
 }
 
 static void do_call_pdu(struct fx *f, struct mb_client *c, uint8_t unit, const uint8_t *pdu,
-                        size_t len, struct call *out)
+                        size_t len, struct tu_call *out)
 {
     struct err e;
     memset(out, 0, sizeof *out);
-    if (mb_client_send_pdu(c, unit, pdu, len, call_done, out, &e) != 0)
+    if (mb_client_send_pdu(c, unit, pdu, len, tu_call_done, out, &e) != 0)
         fail_msg("send: %s", e.msg);
     drive(f, &out->done, 5 * VT_SEC);
     assert_true(out->done);
@@ -260,7 +242,7 @@ static void read_write_every_table(void **state)
     struct fx f;
     fx_open(&f, *(enum mode *)*state, NULL);
     struct mb_client *c = client(&f, 1, VT_SEC, 0);
-    struct call k;
+    struct tu_call k;
     struct mb_req q = {.fc = MB_FC_READ_HOLDING_REGISTERS, .u.read = {10, 125}};
     do_call(&f, c, 1, &q, &k);
     assert_int_equal(k.r.status, MB_CLIENT_OK);
@@ -322,12 +304,12 @@ static void pipelining(void **state)
     struct fx f;
     fx_open(&f, *(enum mode *)*state, NULL);
     struct mb_client *c = client(&f, 8, VT_SEC, 0);
-    static struct call k[60];
+    static struct tu_call k[60];
     struct err e;
     memset(k, 0, sizeof k);
     for (int i = 0; i < 60; i++) {
         struct mb_req q = {.fc = MB_FC_READ_HOLDING_REGISTERS, .u.read = {(uint16_t)i, 1}};
-        assert_int_equal(mb_client_send(c, 1, &q, call_done, &k[i], &e), 0);
+        assert_int_equal(mb_client_send(c, 1, &q, tu_call_done, &k[i], &e), 0);
     }
     int all = 0;
     vtime_t end = sched_now(f.s) + 5 * VT_SEC;
@@ -377,7 +359,7 @@ static void malformed_requests_get_exceptions(void **state)
         {{23, 0, 0, 0, 126, 0, 0, 0, 1, 2, 0, 0}, 12, 3, "FC 23 read 126"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct call k;
+        struct tu_call k;
         do_call_pdu(&f, c, 1, cases[i].pdu, cases[i].len, &k);
         if (k.r.status != MB_CLIENT_OK || k.r.rsp.exception != cases[i].ex)
             fail_msg("%s: status %s, exception %02X, expected %02X", cases[i].what,
@@ -395,7 +377,7 @@ static void bad_mbap_closes_only_that_connection(void **state)
     struct fx f;
     fx_open(&f, *(enum mode *)*state, NULL);
     struct mb_client *c = client(&f, 1, VT_SEC, 0);
-    struct call k;
+    struct tu_call k;
     struct mb_req q = {.fc = MB_FC_READ_HOLDING_REGISTERS, .u.read = {0, 1}};
     static const struct { uint16_t pid, len; const char *what; } bad[] = {
         {1, 6, "protocol id 1"}, {0, 0, "length 0"}, {0, 1, "length 1"},
@@ -542,7 +524,7 @@ static void listen_only_mode(void **state)
     fx_open(&f, *(enum mode *)*state, NULL);
     struct mb_client *c = client(&f, 1, 200 * VT_MS, 0);
     struct mb_client *other = client(&f, 1, 200 * VT_MS, 0);
-    struct call k;
+    struct tu_call k;
     const uint8_t lo[] = {8, 0, 4, 0, 0}, restart[] = {8, 0, 1, 0, 0};
     do_call_pdu(&f, c, 1, lo, sizeof lo, &k);
     assert_int_equal(k.r.status, MB_CLIENT_TIMEOUT);
@@ -620,7 +602,7 @@ static void unit_ids_direct_and_gateway(void **state)
     fx_open(&f, *(enum mode *)*state, NULL);
     struct mb_client *c = client(&f, 1, 200 * VT_MS, 0);
     struct mb_req q = {.fc = MB_FC_READ_HOLDING_REGISTERS, .u.read = {1, 1}};
-    struct call k;
+    struct tu_call k;
     static const uint8_t answered[] = {0, 1, 255};
     for (int i = 0; i < 3; i++) {
         do_call(&f, c, answered[i], &q, &k);
@@ -787,7 +769,7 @@ static void timeouts_retries_late_answers(void **state)
     o.retries = 2;
     struct mb_client *c = mb_client_new(f.net, &a, &o, &e);
     struct mb_req q = {.fc = MB_FC_READ_HOLDING_REGISTERS, .u.read = {0, 1}};
-    struct call k;
+    struct tu_call k;
     do_call(&f, c, 1, &q, &k);
     assert_int_equal(k.r.status, MB_CLIENT_TIMEOUT);
     assert_int_equal(k.r.attempts, 3);
@@ -838,7 +820,7 @@ static void device_identification(void **state)
     struct fx f;
     fx_open(&f, *(enum mode *)*state, &cfg);
     struct mb_client *c = client(&f, 1, VT_SEC, 0);
-    struct call k;
+    struct tu_call k;
     uint8_t pdu[4] = {43, 14, 3, 0};
     int seen[256] = {0}, rounds = 0;
     for (;;) {
@@ -918,7 +900,7 @@ static void extension_handler_and_observer(void **state)
     mb_server_set_observer(f.srv, observer, &log);
     assert_int_equal(mb_server_set_handler(f.srv, 90, ext_handler, NULL), 0);
     struct mb_client *c = client(&f, 1, 300 * VT_MS, 0);
-    struct call k;
+    struct tu_call k;
     const uint8_t good[] = {90, 41}, bad[] = {90};
     ext_calls = 0;
     do_call_pdu(&f, c, 1, good, 2, &k);
